@@ -45,6 +45,29 @@ type Source struct {
 	Topic string
 }
 
+// DeliverySpec is a KafkaSource's spec.delivery, in the spec's own notation.
+type DeliverySpec struct {
+	// Retry is the number of retries after the first attempt.
+	Retry int
+	// BackoffPolicy is linear or exponential.
+	BackoffPolicy string
+	// BackoffDelay is the backoff unit, an ISO 8601 duration.
+	BackoffDelay string
+	// Timeout bounds one attempt, an ISO 8601 duration.
+	Timeout string
+}
+
+// Delivery is the delivery policy of every KafkaSource: five retries at
+// 1, 2, 4, 8 and 16 seconds, so a handler gets about half a minute to come
+// back before an event is dead-lettered, and no attempt may hang for the
+// 10-minute default.
+var Delivery = DeliverySpec{
+	Retry:         5,
+	BackoffPolicy: "exponential",
+	BackoffDelay:  "PT0.5S",
+	Timeout:       "PT15S",
+}
+
 // Handler routes.
 const (
 	// WelcomeHandler sends a welcome mail to each created user.
