@@ -1,0 +1,92 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/protocol"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+)
+
+// HandlerFunc is the signature of a Knative function's Handle method for
+// CloudEvents.
+type HandlerFunc func(ctx context.Context, ev event.Event) (*event.Event, error)
+
+type handlerSink struct {
+	name string
+	h    HandlerFunc
+}
+
+// NewHandlerSink returns a [Sink] that calls h in process, as the function's
+// runtime would for an HTTP request: a nil error is 200, an error carrying a
+// cloudevents http.Result (see cehttp.NewResult) gives its status, any other
+// error or a panic is 500, with the error or panic text as the body. The
+// reply event is discarded, as KafkaSource discards replies.
+//
+// Each call gets its own copy of the event. When ctx ends before h returns,
+// Send returns at once with ctx's error and h is left running, as an HTTP
+// handler keeps running after its client timed out; a retry can then run
+// beside it, so handlers must be idempotent, as under KafkaSource.
+func NewHandlerSink(name string, h HandlerFunc) Sink {
+	return &handlerSink{name: name, h: h}
+}
+
+// Target returns inprocess://<name>.
+func (s *handlerSink) Target() string { return "inprocess://" + s.name }
+
+// Send calls the handler once; see [NewHandlerSink].
+func (s *handlerSink) Send(ctx context.Context, ev event.Event) (Response, error) {
+	done := make(chan Response, 1)
+	go s.call(ctx, ev.Clone(), done)
+
+	select {
+	case r := <-done:
+		return r, nil
+	case <-ctx.Done():
+	}
+
+	// A handler that finished as ctx ended still counts.
+	select {
+	case r := <-done:
+		return r, nil
+	default:
+		return Response{}, fmt.Errorf("delivery: handler %s, event %s: %w",
+			s.name, ev.ID(), context.Cause(ctx))
+	}
+}
+
+// call runs the handler and always sends one Response, even when the
+// handler panics or calls runtime.Goexit.
+func (s *handlerSink) call(ctx context.Context, ev event.Event, done chan<- Response) {
+	r := Response{
+		Status: http.StatusInternalServerError,
+		Body:   []byte("handler exited without returning"),
+	}
+	defer func() { done <- r }()
+	defer func() {
+		if v := recover(); v != nil {
+			r.Body = fmt.Appendf(nil, "panic: %v", v)
+		}
+	}()
+
+	_, err := s.h(ctx, ev)
+	r = responseFor(err)
+}
+
+// responseFor maps a handler's error to the status the CloudEvents SDK's
+// HTTP protocol would answer with.
+func responseFor(err error) Response {
+	var res *cehttp.Result
+	switch {
+	case protocol.ResultAs(err, &res) && validStatus(res.StatusCode):
+		return Response{Status: res.StatusCode, Body: []byte(err.Error())}
+	case protocol.IsACK(err):
+		return Response{Status: http.StatusOK}
+	default:
+		return Response{Status: http.StatusInternalServerError, Body: []byte(err.Error())}
+	}
+}
+
+func validStatus(code int) bool { return code >= 100 && code <= 999 }
