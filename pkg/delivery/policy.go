@@ -67,15 +67,19 @@ func DefaultPolicy() Policy {
 	}
 }
 
-// WithDefaults returns p with its zero fields set to their defaults.
+// WithDefaults returns p with its unset fields set to their defaults. So
+// that a policy [Policy.Validate] would reject cannot loop for ever or time
+// out at once, a negative Retry counts as 0, a negative delay or timeout as
+// unset, and an unknown backoff policy as exponential.
 func (p Policy) WithDefaults() Policy {
-	if p.BackoffPolicy == "" {
+	p.Retry = max(p.Retry, 0)
+	if p.BackoffPolicy != BackoffLinear {
 		p.BackoffPolicy = BackoffExponential
 	}
-	if p.BackoffDelay == 0 {
+	if p.BackoffDelay <= 0 {
 		p.BackoffDelay = DefaultBackoffDelay
 	}
-	if p.Timeout == 0 {
+	if p.Timeout <= 0 {
 		p.Timeout = DefaultTimeout
 	}
 	return p

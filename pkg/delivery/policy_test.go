@@ -82,6 +82,19 @@ func TestPolicy_Defaults(t *testing.T) {
 
 	given := Policy{Retry: 2, BackoffPolicy: BackoffLinear, BackoffDelay: 1, Timeout: 2}
 	assert.Equal(t, given, given.WithDefaults(), "set fields are kept")
+
+	invalid := Policy{Retry: -3, BackoffPolicy: "fibonacci", BackoffDelay: -1, Timeout: -1}
+	assert.Equal(t, Policy{}.WithDefaults(), invalid.WithDefaults(), "invalid fields are unset")
+}
+
+// TestDeliver_InvalidPolicy pins that a policy Validate rejects still makes
+// one attempt instead of looping or timing out at once.
+func TestDeliver_InvalidPolicy(t *testing.T) {
+	sink := &fakeSink{script: []result{{status: 500}}}
+	out := Deliver(context.Background(), sink, testEvent("e1"), Policy{Retry: -1, Timeout: -1})
+	assert.Equal(t, 1, out.Attempts)
+	assert.Equal(t, 500, out.Status)
+	assert.NoError(t, out.Err)
 }
 
 // TestPolicy_Validate pins which policies are rejected and that the error
