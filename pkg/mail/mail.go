@@ -18,6 +18,7 @@ import (
 	netmail "net/mail"
 	"strings"
 	"time"
+	"unicode"
 
 	gomail "github.com/wneessen/go-mail"
 )
@@ -77,10 +78,10 @@ func build(m Message) (*gomail.Msg, error) {
 
 	msg := gomail.NewMsg()
 	msg.FromMailAddress(from)
-	if err := msg.AddToFormat(m.ToName, m.To); err != nil {
+	if err := msg.AddToFormat(oneLine(m.ToName), m.To); err != nil {
 		return nil, fmt.Errorf("%w: recipient %q: %w", ErrInvalidMessage, m.To, err)
 	}
-	msg.Subject(m.Subject)
+	msg.Subject(oneLine(m.Subject))
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 
 	date := m.Date
@@ -90,6 +91,18 @@ func build(m Message) (*gomail.Msg, error) {
 	msg.SetDateWithValue(date)
 	msg.SetMessageIDWithValue(keyHash(m.Key) + "@" + domainOf(from.Address))
 	return msg, nil
+}
+
+// oneLine replaces control characters, line breaks included, with spaces: a
+// header value taken from user data must neither fail the message nor add
+// headers to it.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // keyHash returns a stable file-name-safe digest of a message key.

@@ -156,3 +156,24 @@ func TestNewOutbox_BadFolders(t *testing.T) {
 	_, err = mail.NewOutbox(filepath.Join(file, "outbox"))
 	assert.ErrorContains(t, err, file)
 }
+
+// TestOutbox_HeaderValuesStayOneLine pins that line breaks in the subject
+// and the recipient's name can neither add headers nor fail the message.
+func TestOutbox_HeaderValuesStayOneLine(t *testing.T) {
+	o := newOutbox(t)
+	m := welcomeMessage("k")
+	m.ToName = "Eve\r\nBcc: victim@example.com"
+	m.Subject = "Hi\nBcc: victim@example.com"
+
+	require.NoError(t, o.Send(context.Background(), m))
+
+	f, err := os.Open(o.Path("k"))
+	require.NoError(t, err)
+	defer func() { _ = f.Close() }()
+	msg, err := netmail.ReadMessage(f)
+	require.NoError(t, err)
+	assert.Empty(t, msg.Header.Get("Bcc"))
+	to, err := msg.Header.AddressList("To")
+	require.NoError(t, err)
+	assert.Equal(t, "Eve  Bcc: victim@example.com", to[0].Name)
+}
