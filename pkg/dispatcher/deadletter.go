@@ -80,19 +80,20 @@ func (w *deadLetterWriter) close() {
 // A dead letter larger than the producer accepts (a record near the
 // broker's size limit, plus the failure's extensions) can never be written:
 // it is written without its data instead, and the knativekafkapartition and
-// knativekafkaoffset extensions still locate the original record.
+// knativekafkaoffset extensions still locate the original record. write
+// then reports trimmed.
 func (w *deadLetterWriter) write(
 	ctx context.Context,
 	ev event.Event,
 	key []byte,
 	onRetry func(error),
-) error {
+) (trimmed bool, err error) {
 	backoff := retry.WithCappedDuration(5*time.Second,
 		retry.NewExponential(50*time.Millisecond))
-	return retry.Do(ctx, backoff, func(ctx context.Context) error {
+	err = retry.Do(ctx, backoff, func(ctx context.Context) error {
 		err := w.writeOnce(ctx, ev, key)
-		if isTooLarge(err) && ev.Data() != nil {
-			ev = withoutData(ev)
+		if isTooLarge(err) && !trimmed {
+			ev, trimmed = withoutData(ev), true
 			err = w.writeOnce(ctx, ev, key)
 		}
 		if err == nil || ctx.Err() != nil {
@@ -101,6 +102,7 @@ func (w *deadLetterWriter) write(
 		onRetry(err)
 		return retry.RetryableError(err)
 	})
+	return trimmed, err
 }
 
 // writeOnce makes one attempt at writing ev.

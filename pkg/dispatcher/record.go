@@ -52,7 +52,7 @@ func (h *groupHandler) deadLetter(
 	out delivery.Outcome,
 ) bool {
 	dl := delivery.DeadLetter(ev, h.d.sink.Target(), out)
-	err := h.dl.write(ctx, dl, msg.Key, func(err error) {
+	withoutData, err := h.dl.write(ctx, dl, msg.Key, func(err error) {
 		h.d.log.LogAttrs(ctx, slog.LevelWarn, "dead letter not written, retrying",
 			recordAttrs(msg, &ev, slog.String("dead_letter_topic", h.dl.topic),
 				slog.Any("err", err))...)
@@ -65,7 +65,8 @@ func (h *groupHandler) deadLetter(
 	}
 
 	h.d.log.LogAttrs(ctx, slog.LevelError, "event dead-lettered",
-		outcomeAttrs(msg, &ev, out, slog.String("dead_letter_topic", h.dl.topic))...)
+		outcomeAttrs(msg, &ev, out, slog.String("dead_letter_topic", h.dl.topic),
+			slog.Bool("without_data", withoutData))...)
 	return true
 }
 
@@ -87,9 +88,12 @@ func (s *retryLogger) Send(ctx context.Context, ev event.Event) (delivery.Respon
 
 	failed := err != nil || r.Status < 200 || r.Status > 299
 	if failed && s.attempts <= s.retries && ctx.Err() == nil && delivery.Retryable(r.Status, err) {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "delivery failed, retrying",
-			recordAttrs(s.msg, s.ev, slog.Int("attempt", s.attempts),
-				slog.Int("status", r.Status), slog.Any("err", err))...)
+		attrs := recordAttrs(s.msg, s.ev, slog.Int("attempt", s.attempts),
+			slog.Int("status", r.Status))
+		if err != nil {
+			attrs = append(attrs, slog.Any("err", err))
+		}
+		s.log.LogAttrs(ctx, slog.LevelWarn, "delivery failed, retrying", attrs...)
 	}
 	return r, err
 }
