@@ -34,7 +34,8 @@
 #   KAFKA_STATE_DIR        pid file, config, log and data; default
 #                          ${TMPDIR:-/tmp}/function-kafka-$KAFKA_PORT
 #   KAFKA_TOPICS           topics start creates, name:partitions separated by
-#                          spaces; default "users:6 users-dead-letter:1"
+#                          spaces; default "users:6 users-dead-letter:1",
+#                          set but empty: none
 #   KAFKA_START_TIMEOUT    seconds start waits for an answer, default 120
 #   KAFKA_STOP_TIMEOUT     seconds stop waits before SIGKILL, default 30
 #   KAFKA_HEAP_OPTS        broker heap, default "-Xms256m -Xmx1g"
@@ -48,7 +49,7 @@ readonly HERE
 readonly PORT="${KAFKA_PORT:-19092}"
 readonly CPORT="${KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
 readonly STATE="${KAFKA_STATE_DIR:-${TMPDIR:-/tmp}/function-kafka-$PORT}"
-readonly TOPICS="${KAFKA_TOPICS:-users:6 users-dead-letter:1}"
+readonly TOPICS="${KAFKA_TOPICS-users:6 users-dead-letter:1}"
 readonly START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
 readonly STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 readonly HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
@@ -355,7 +356,7 @@ create_topics() {
 			--topic "$name" --partitions "$parts" --replication-factor 1 >/dev/null ||
 			die "creating topic $name failed"
 	done
-	log "topics ready: $TOPICS"
+	[[ -z "$TOPICS" ]] || log "topics ready: $TOPICS"
 }
 
 cmd_stop() {
