@@ -17,6 +17,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	netmail "net/mail"
 
 	"github.com/kelseyhightower/envconfig"
@@ -78,17 +80,22 @@ type Handler struct {
 	from   string
 	mailer Mailer
 	ledger Ledger
+	log    *slog.Logger
 }
 
-// New returns a handler sending through m and recording in l.
-func New(c Config, m Mailer, l Ledger) (*Handler, error) {
+// New returns a handler sending through m and recording in l, logging
+// skipped duplicate events at debug level to log (nil discards).
+func New(c Config, m Mailer, l Ledger, log *slog.Logger) (*Handler, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	if m == nil || l == nil {
 		return nil, errors.New("welcome: a mailer and a ledger are required")
 	}
-	return &Handler{from: c.From, mailer: m, ledger: l}, nil
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Handler{from: c.From, mailer: m, ledger: l, log: log.With("handler", Name)}, nil
 }
 
 // Handle sends the welcome mail for a created user, once per event. A user
@@ -107,6 +114,7 @@ func (h *Handler) Handle(ctx context.Context, m handler.Meta, u events.UserEvent
 		return handler.Transient(fmt.Errorf("welcome: %w", err))
 	}
 	if done {
+		h.log.DebugContext(ctx, "duplicate event skipped", "event_id", m.ID)
 		return nil
 	}
 

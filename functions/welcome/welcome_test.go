@@ -75,7 +75,7 @@ func openStore(t *testing.T) *store.SQLite {
 func newHandler(t *testing.T, m welcome.Mailer, l welcome.Ledger) *welcome.Handler {
 	t.Helper()
 
-	h, err := welcome.New(welcome.Config{From: "Example <welcome@example.com>"}, m, l)
+	h, err := welcome.New(welcome.Config{From: "Example <welcome@example.com>"}, m, l, nil)
 	require.NoError(t, err)
 	return h
 }
@@ -238,11 +238,13 @@ func TestHandle_NameCannotInjectHeaders(t *testing.T) {
 
 // TestNew_Validates pins the constructor's refusals, naming the variable.
 func TestNew_Validates(t *testing.T) {
-	_, err := welcome.New(welcome.Config{From: "not an address"}, &fakeMailer{}, openStore(t))
+	ok := welcome.Config{From: "a@example.com"}
+	_, err := welcome.New(welcome.Config{From: "not an address"}, &fakeMailer{},
+		openStore(t), nil)
 	assert.ErrorContains(t, err, "WELCOME_FROM")
-	_, err = welcome.New(welcome.Config{From: "a@example.com"}, nil, openStore(t))
+	_, err = welcome.New(ok, nil, openStore(t), nil)
 	assert.Error(t, err)
-	_, err = welcome.New(welcome.Config{From: "a@example.com"}, &fakeMailer{}, nil)
+	_, err = welcome.New(ok, &fakeMailer{}, nil, nil)
 	assert.Error(t, err)
 }
 

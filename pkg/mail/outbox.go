@@ -52,10 +52,12 @@ func (o *Outbox) Send(ctx context.Context, m Message) error {
 	}
 	defer func() { _ = os.Remove(f.Name()) }()
 
+	// CreateTemp makes the file private; an outbox is meant to be read.
+	merr := f.Chmod(0o644)
 	_, werr := msg.WriteTo(f)
 	serr := f.Sync()
 	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
+	if err := errors.Join(merr, werr, serr, cerr); err != nil {
 		return fmt.Errorf("mail: outbox: write %s: %w", f.Name(), err)
 	}
 	if err := os.Rename(f.Name(), o.Path(m.Key)); err != nil {

@@ -61,6 +61,9 @@ func TestOutbox_WritesRFC5322Message(t *testing.T) {
 	f, err := os.Open(o.Path("/s e-1"))
 	require.NoError(t, err)
 	defer func() { _ = f.Close() }()
+	info, err := f.Stat()
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm(), "readable by a mail client")
 	msg, err := netmail.ReadMessage(f)
 	require.NoError(t, err)
 
