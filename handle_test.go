@@ -252,9 +252,9 @@ func TestStart_UnusableDatabase(t *testing.T) {
 	assert.ErrorContains(t, err, e.db)
 }
 
-// TestReady pins readiness: false until started, false with the cause when
+// TestReady_Lifecycle pins readiness: false until started, false with the cause when
 // the database fails, false after Stop; liveness stays true.
-func TestReady(t *testing.T) {
+func TestReady_Lifecycle(t *testing.T) {
 	setEnv(t)
 	f := New()
 	ctx := context.Background()

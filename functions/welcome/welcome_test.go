@@ -248,8 +248,8 @@ func TestNew_Validates(t *testing.T) {
 	assert.Error(t, err)
 }
 
-// TestLoadConfig pins the default sender and the variable that sets it.
-func TestLoadConfig(t *testing.T) {
+// TestLoadConfig_FromEnvironment pins the default sender and the variable that sets it.
+func TestLoadConfig_FromEnvironment(t *testing.T) {
 	t.Setenv("WELCOME_FROM", "Team <team@example.org>")
 	c, err := welcome.LoadConfig()
 	require.NoError(t, err)

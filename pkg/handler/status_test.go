@@ -20,9 +20,9 @@ import (
 	"function/pkg/handler"
 )
 
-// TestStatusOf pins the status of each kind of error, the way the CloudEvents
+// TestStatusOf_Errors pins the status of each kind of error, the way the CloudEvents
 // HTTP receiver computes it.
-func TestStatusOf(t *testing.T) {
+func TestStatusOf_Errors(t *testing.T) {
 	cause := errors.New("disk full")
 	tests := []struct {
 		name string
@@ -47,8 +47,8 @@ func TestStatusOf(t *testing.T) {
 	}
 }
 
-// TestIsPermanent pins which statuses a KafkaSource would not retry.
-func TestIsPermanent(t *testing.T) {
+// TestIsPermanent_KafkaSourceRetryRules pins which statuses a KafkaSource would not retry.
+func TestIsPermanent_KafkaSourceRetryRules(t *testing.T) {
 	for status, want := range map[int]bool{
 		200: false, 400: true, 404: false, 408: false, 409: false, 415: true, 422: true,
 		429: false, 500: false, 503: false,

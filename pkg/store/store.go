@@ -15,8 +15,12 @@
 // newer than what is stored, by [events.UserEvent.NewerThan], inside one
 // transaction. A delete removes the user's row and keeps a tombstone with its
 // version, so an older create or update delivered after it is ignored, and a
-// newer one brings the user back. Tombstones are never removed: their count
-// grows with the users ever deleted.
+// newer one brings the user back.
+//
+// Tombstones and processed-event rows are never removed: they grow with the
+// users ever deleted and the events ever mailed. Pruning them is safe only
+// past the longest time an event can still be redelivered (the KafkaSource's
+// retries plus the topic's retention), which this package does not know.
 package store
 
 import (
