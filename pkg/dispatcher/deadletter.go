@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -20,7 +21,16 @@ type deadLetterWriter struct {
 	topic    string
 	producer sarama.AsyncProducer
 	routed   chan struct{} // closed when route has returned
+
+	// mu keeps writes off a closed producer: a write holds it shared while
+	// it hands a message over, close holds it to mark the writer closed.
+	mu     sync.RWMutex
+	closed bool
 }
+
+// errWriterClosed is returned by a write that comes after close, which
+// only an abandoned delivery can do.
+var errWriterClosed = errors.New("dispatcher: dead-letter writer closed")
 
 // openDeadLetter connects the dead-letter producer; without a dead-letter
 // topic it returns nil, and a nil writer's close does nothing.
@@ -69,6 +79,10 @@ func (w *deadLetterWriter) close() {
 	if w == nil {
 		return
 	}
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+
 	w.producer.AsyncClose()
 	<-w.routed
 }
@@ -120,16 +134,30 @@ func (w *deadLetterWriter) writeOnce(ctx context.Context, ev event.Event, key []
 		return fmt.Errorf("dispatcher: encode dead letter %s: %w", ev.ID(), err)
 	}
 
-	select {
-	case w.producer.Input() <- pm:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := w.send(ctx, pm); err != nil {
+		return err
 	}
 	select {
 	case err := <-result:
 		if err != nil {
 			return fmt.Errorf("dispatcher: write dead letter %s to %s: %w", ev.ID(), w.topic, err)
 		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// send hands pm to the producer unless the writer is closed or ctx ends.
+func (w *deadLetterWriter) send(ctx context.Context, pm *sarama.ProducerMessage) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return errWriterClosed
+	}
+
+	select {
+	case w.producer.Input() <- pm:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

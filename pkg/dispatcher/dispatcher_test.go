@@ -742,3 +742,57 @@ func TestDispatcher_TwoDispatchersSplitPartitions(t *testing.T) {
 	}
 	assert.Len(t, whos, 2, "both dispatchers own partitions: %v", owner)
 }
+
+// TestDispatcher_WaitsForMissingTopic pins that a dispatcher started before
+// its topic exists neither creates it nor gives up: it retries and delivers
+// once the topic is there.
+func TestDispatcher_WaitsForMissingTopic(t *testing.T) {
+	kc := kafkatest.Config(t)
+	topic := fmt.Sprintf("late-%d", time.Now().UnixNano())
+	rec := newRecorder()
+	cfg := testConfig(topic, groupName(t))
+	logger, logs := captureLogs(t)
+	start(t, newLoggingDispatcher(t, cfg, kc, rec.handle, logger))
+
+	require.Eventually(t, func() bool {
+		n, _ := logs.count("consumer group session failed, retrying")
+		return n >= 1
+	}, waitFor, 5*time.Millisecond)
+	admin := kafkatest.Admin(t, kc)
+	require.NoError(t, admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 1,
+		ReplicationFactor: 1}, false))
+	t.Cleanup(func() { _ = admin.DeleteTopic(topic) })
+	produce(t, kc, topic, jsonRecords(0, 2)...)
+
+	waitCommitted(t, admin, cfg.ConsumerGroup, topic, map[int32]int64{0: 2})
+	assert.Equal(t, 2, rec.count())
+}
+
+// TestDispatcher_LatestSkipsExistingRecords pins KafkaSource's default
+// initial offset: a new group starts after the records already there.
+func TestDispatcher_LatestSkipsExistingRecords(t *testing.T) {
+	kc := kafkatest.Config(t)
+	topic := kafkatest.NewTopic(t, kc, 1)
+	produce(t, kc, topic, jsonRecords(0, 2)...)
+
+	rec := newRecorder()
+	cfg := testConfig(topic, groupName(t))
+	cfg.InitialOffset = Latest
+	start(t, newDispatcher(t, cfg, kc, rec.handle))
+
+	// The group's start offset is fixed when its claim starts, which the
+	// test cannot see: probe until a record produced after it arrives.
+	probe := record{value: []byte(`{"probe":true}`)}
+	deadline := time.Now().Add(waitFor)
+	for rec.count() == 0 {
+		require.True(t, time.Now().Before(deadline), "no probe delivered in %v", waitFor)
+		produce(t, kc, topic, probe)
+		select {
+		case <-rec.seen:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	for id := range rec.attempts() {
+		assert.NotContains(t, []string{recordID(0, 0), recordID(0, 1)}, id)
+	}
+}
