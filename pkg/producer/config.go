@@ -134,5 +134,8 @@ func (c Config) saramaConfig() (*sarama.Config, error) {
 	sc.Producer.Return.Successes = true
 	sc.Producer.Return.Errors = true
 	sc.Producer.Timeout = min(c.SendTimeout, c.RequestTimeout)
+	// Room for a SendAll batch of a thousand events in each of sarama's
+	// pipeline stages, so the caller rarely waits to enqueue.
+	sc.ChannelBufferSize = 1024
 	return sc, nil
 }

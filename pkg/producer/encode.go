@@ -37,8 +37,9 @@ type validator interface {
 
 // encoder turns an event of T into a binary-mode CloudEvent record.
 type encoder[T events.Event] struct {
-	topic   string
-	source  string
+	topic string
+	// source is boxed once: every record carries the same value.
+	source  any
 	types   []string
 	nilable bool
 	now     func() time.Time
@@ -59,7 +60,7 @@ func newEncoder[T events.Event](cfg Config, eventTypes []string) (encoder[T], er
 	}
 	return encoder[T]{
 		topic:   cfg.Topic,
-		source:  source.String(),
+		source:  any(source.String()),
 		types:   slices.Clone(eventTypes),
 		nilable: kind != reflect.Struct && kind != reflect.String,
 		now:     time.Now,

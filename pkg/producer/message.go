@@ -17,7 +17,7 @@ import (
 // general-purpose event and its maps on every send.
 type cloudEvent struct {
 	id        string
-	source    string
+	source    any
 	eventType string
 	subject   string
 	time      types.Timestamp

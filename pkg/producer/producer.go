@@ -162,7 +162,7 @@ func (p *Producer[T]) Topic() string { return p.topic }
 // [Config.SendTimeout]; an error that says the outcome is unknown means the
 // record was handed to the broker and may still be written.
 func (p *Producer[T]) Send(ctx context.Context, eventType string, ev T) (Receipt, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	ctx, cancel := p.bound(ctx)
 	defer cancel()
 
 	pend, err := p.submit(ctx, eventType, ev)
@@ -179,7 +179,7 @@ func (p *Producer[T]) Send(ctx context.Context, eventType string, ev T) (Receipt
 // sending does not stop the others. [Config.SendTimeout] bounds the whole
 // call, so a very large batch is better split.
 func (p *Producer[T]) SendAll(ctx context.Context, eventType string, evs []T) []Result {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	ctx, cancel := p.bound(ctx)
 	defer cancel()
 
 	results := make([]Result, len(evs))
@@ -193,6 +193,14 @@ func (p *Producer[T]) SendAll(ctx context.Context, eventType string, evs []T) []
 		}
 	}
 	return results
+}
+
+// bound applies [Config.SendTimeout] to ctx, unless ctx already ends sooner.
+func (p *Producer[T]) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= p.timeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, p.timeout)
 }
 
 // submit encodes ev and hands the record to sarama.
