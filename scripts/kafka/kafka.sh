@@ -93,11 +93,14 @@ cmd_deps() {
 	if ((${#pkgs[@]} > 0)); then
 		log "installing ${pkgs[*]} with apt-get"
 		as_root apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${pkgs[@]}" >/dev/null
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
 	fi
 	check_java
 	classpath >/dev/null
-	log "ready: $("$JAVA_BIN" -version 2>&1 | head -n 1), kcat $(kcat -V | sed -n 's/^Version \([^ ]*\).*/\1/p'), Kafka $(kafka_version)"
+	local kcat_version
+	kcat_version=$(kcat -V | sed -n 's/^Version \([^ ]*\).*/\1/p')
+	log "ready: $("$JAVA_BIN" -version 2>&1 | head -n 1), kcat $kcat_version," \
+		"Apache Kafka $(kafka_version) jars"
 }
 
 # java_major prints the major version of JAVA_BIN (8 for 1.8, 17, 25 ...).
@@ -205,7 +208,7 @@ broker_pid() {
 # it is installed (no JVM to start), else with Kafka's TopicCommand.
 answers() {
 	if command -v kcat >/dev/null; then
-		kcat -L -b "$BROKERS" -m 5 >/dev/null 2>&1
+		kcat -L -b "$BROKERS" -m 10 >/dev/null 2>&1
 		return
 	fi
 	run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BROKERS" \
@@ -228,13 +231,15 @@ cmd_start() {
 	check_java
 	local pid
 	if pid=$(broker_pid); then
-		if answers; then
+		# It may still be starting, or slow on a busy machine: give it the
+		# time a start would have before giving up on it.
+		if wait_answer "$pid"; then
 			log "broker already running (pid $pid, state $STATE)"
 			create_topics
 			cmd_env
 			return
 		fi
-		log "broker pid $pid does not answer; stopping it to start afresh"
+		log "broker pid $pid did not answer within ${START_TIMEOUT}s; stopping it to start afresh"
 		stop_pid "$pid"
 	fi
 
@@ -328,22 +333,30 @@ launch() {
 	cmd_env
 }
 
-# wait_ready waits until the broker listens and answers a metadata request,
-# and fails with the end of its log when it exits or the time runs out.
-wait_ready() {
+# wait_answer waits until broker pid listens and answers a metadata request.
+# It fails when the process exits or KAFKA_START_TIMEOUT passes.
+wait_answer() {
 	local pid=$1 deadline=$((SECONDS + START_TIMEOUT))
-	while ((SECONDS < deadline)); do
-		if ! alive "$pid"; then
-			tail -n 30 "$STATE/broker.log" >&2
-			die "broker pid $pid exited during startup (log above, $STATE/broker.log)"
-		fi
+	while ((SECONDS < deadline)) && alive "$pid"; do
 		if (: <"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && answers; then
 			return
 		fi
 		sleep 0.5
 	done
+	return 1
+}
+
+# wait_ready waits for a broker just launched, and fails with the end of its
+# log when it exits or does not answer in time.
+wait_ready() {
+	local pid=$1
+	wait_answer "$pid" && return
 	tail -n 30 "$STATE/broker.log" >&2
-	die "broker pid $pid did not answer on $BROKERS within ${START_TIMEOUT}s"
+	if alive "$pid"; then
+		die "broker pid $pid did not answer on $BROKERS within ${START_TIMEOUT}s" \
+			"(log above, $STATE/broker.log)"
+	fi
+	die "broker pid $pid exited during startup (log above, $STATE/broker.log)"
 }
 
 create_topics() {
