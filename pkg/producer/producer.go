@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,26 +174,79 @@ func (p *Producer[T]) Send(ctx context.Context, eventType string, ev T) (Receipt
 }
 
 // SendAll writes every event of evs as one CloudEvent of the given type and
-// returns one [Result] per event, in the order of evs. The events are queued
-// back to back before any acknowledgement is awaited, so they travel in
-// batches; events of one entity keep their order. An event refused before
-// sending does not stop the others. [Config.SendTimeout] bounds the whole
-// call, so a very large batch is better split.
+// returns one [Result] per event, in the order of evs. The events are encoded
+// on every CPU and queued back to back, in order, before any acknowledgement
+// is awaited, so they travel in batches; events of one entity keep their
+// order. An event refused before sending does not stop the others.
+// [Config.SendTimeout] bounds the whole call, so a very large batch is better
+// split.
 func (p *Producer[T]) SendAll(ctx context.Context, eventType string, evs []T) []Result {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
 
-	results := make([]Result, len(evs))
-	pends := make([]*pending, len(evs))
-	for i, ev := range evs {
-		pends[i], results[i].Err = p.submit(ctx, eventType, ev)
+	slots, chunks := p.encodeAll(eventType, evs)
+	for i := range slots {
+		if i%encodeChunk == 0 {
+			<-chunks[i/encodeChunk]
+		}
+		p.enqueueSlot(ctx, &slots[i])
 	}
-	for i, pend := range pends {
-		if pend != nil {
-			results[i].Receipt, results[i].Err = p.wait(ctx, pend)
+
+	results := make([]Result, len(evs))
+	for i, s := range slots {
+		results[i].Err = s.err
+		if s.pend != nil {
+			results[i].Receipt, results[i].Err = p.wait(ctx, s.pend)
 		}
 	}
 	return results
+}
+
+// encodeChunk is how many events of a SendAll batch one worker encodes at a
+// time.
+const encodeChunk = 32
+
+// slot is one event of a SendAll batch: its record, or why it has none.
+type slot struct {
+	msg  *sarama.ProducerMessage
+	pend *pending
+	err  error
+}
+
+// encodeAll encodes evs into slots with one worker per CPU, chunk by chunk;
+// chunk k's channel is closed once its slots are filled. Encoding is the
+// producer's main cost, and it would otherwise run on the caller's goroutine
+// alone while sarama sends small batches.
+func (p *Producer[T]) encodeAll(eventType string, evs []T) ([]slot, []chan struct{}) {
+	slots := make([]slot, len(evs))
+	chunks := make([]chan struct{}, (len(evs)+encodeChunk-1)/encodeChunk)
+	for k := range chunks {
+		chunks[k] = make(chan struct{})
+	}
+
+	workers := min(runtime.GOMAXPROCS(0), len(chunks))
+	for w := range workers {
+		go func() {
+			for k := w; k < len(chunks); k += workers {
+				for i := k * encodeChunk; i < min((k+1)*encodeChunk, len(evs)); i++ {
+					slots[i].msg, slots[i].pend, slots[i].err = p.prepare(eventType, evs[i])
+				}
+				close(chunks[k])
+			}
+		}()
+	}
+	return slots, chunks
+}
+
+// enqueueSlot hands an encoded slot to sarama, or records why it could not.
+func (p *Producer[T]) enqueueSlot(ctx context.Context, s *slot) {
+	if s.err != nil {
+		return
+	}
+	if s.err = p.enqueue(ctx, s.msg, s.pend); s.err != nil {
+		s.pend.release()
+		s.pend = nil
+	}
 }
 
 // bound applies [Config.SendTimeout] to ctx, unless ctx already ends sooner.
@@ -205,22 +259,36 @@ func (p *Producer[T]) bound(ctx context.Context) (context.Context, context.Cance
 
 // submit encodes ev and hands the record to sarama.
 func (p *Producer[T]) submit(ctx context.Context, eventType string, ev T) (*pending, error) {
+	msg, pend, err := p.prepare(eventType, ev)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.enqueue(ctx, msg, pend); err != nil {
+		pend.release()
+		return nil, err
+	}
+	return pend, nil
+}
+
+// prepare checks and encodes ev into a record whose Metadata is its pending
+// send.
+func (p *Producer[T]) prepare(
+	eventType string,
+	ev T,
+) (*sarama.ProducerMessage, *pending, error) {
 	if p.isClosed() {
-		return nil, fmt.Errorf("producer: topic %s: %w", p.topic, ErrClosed)
+		return nil, nil, fmt.Errorf("producer: topic %s: %w", p.topic, ErrClosed)
 	}
 	pend := newPending()
 	msg, err := p.enc.encode(eventType, ev, pend)
 	if err == nil {
 		err = p.checkSize(msg, pend)
 	}
-	if err == nil {
-		err = p.enqueue(ctx, msg, pend)
-	}
 	if err != nil {
 		pend.release()
-		return nil, err
+		return nil, nil, err
 	}
-	return pend, nil
+	return msg, pend, nil
 }
 
 // checkSize refuses a record over the limit, counted as sarama counts it.
