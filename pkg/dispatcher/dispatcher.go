@@ -134,11 +134,12 @@ func consumerConfig(cfg Config, kc kafka.Config) (*sarama.Config, error) {
 	return sc, nil
 }
 
-// tuneFetching sizes sarama's fetches and buffers for throughput: larger
-// fetches mean fewer round trips per record, and a deeper channel keeps a
-// partition's dispatcher busy while the next fetch is in flight.
+// tuneFetching sizes sarama's fetches and buffers. A fetch takes up to 1 MiB
+// per partition (the Java consumer's default); the channel between a fetch
+// and a partition's dispatcher holds 1024 records, so in ordered mode the
+// dispatcher stays busy while the next fetch is in flight.
 func tuneFetching(sc *sarama.Config) {
-	sc.Consumer.Fetch.Default = 4 << 20
+	sc.Consumer.Fetch.Default = 1 << 20
 	sc.Consumer.Fetch.Min = 1
 	sc.ChannelBufferSize = 1024
 	// A partition whose dispatcher is busy for longer is left out of fetches

@@ -15,13 +15,15 @@ import (
 // its last attempt and then dead-lettered (or dropped without a dead-letter
 // topic). It reports whether the record's offset may move; it may not when
 // the session's work was cancelled first, and the record is then delivered
-// again by the partition's next owner.
-func (h *groupHandler) dispatch(msg *sarama.ConsumerMessage) bool {
+// again by the partition's next owner. The caller lends the sink wrapper,
+// so a partition dispatching in order reuses one for all its records.
+func (h *groupHandler) dispatch(msg *sarama.ConsumerMessage, sink *retryLogger) bool {
 	ctx := h.work
 	ev := kafkasource.ToEvent(msg, h.d.opts)
 
-	sink := retryLogger{Sink: h.d.sink, log: h.d.log, msg: msg, ev: &ev, retries: h.d.policy.Retry}
-	out := delivery.Deliver(ctx, &sink, ev, h.d.policy)
+	*sink = retryLogger{Sink: h.d.sink, log: h.d.log, msg: msg, ev: ev,
+		retries: h.d.policy.Retry}
+	out := delivery.Deliver(ctx, sink, ev, h.d.policy)
 	if out.OK() {
 		if h.d.log.Enabled(ctx, slog.LevelDebug) {
 			h.d.log.LogAttrs(ctx, slog.LevelDebug, "event delivered",
@@ -71,12 +73,13 @@ func (h *groupHandler) deadLetter(
 }
 
 // retryLogger wraps a sink to log each failed attempt that will be retried.
-// It is used for one record: [delivery.Deliver] calls it once per attempt.
+// It is set up for one record at a time: [delivery.Deliver] calls it once
+// per attempt.
 type retryLogger struct {
 	delivery.Sink
 	log      *slog.Logger
 	msg      *sarama.ConsumerMessage
-	ev       *event.Event
+	ev       event.Event
 	retries  int
 	attempts int
 }
@@ -88,7 +91,7 @@ func (s *retryLogger) Send(ctx context.Context, ev event.Event) (delivery.Respon
 
 	failed := err != nil || r.Status < 200 || r.Status > 299
 	if failed && s.attempts <= s.retries && ctx.Err() == nil && delivery.Retryable(r.Status, err) {
-		attrs := recordAttrs(s.msg, s.ev, slog.Int("attempt", s.attempts),
+		attrs := recordAttrs(s.msg, &s.ev, slog.Int("attempt", s.attempts),
 			slog.Int("status", r.Status))
 		if err != nil {
 			attrs = append(attrs, slog.Any("err", err))

@@ -83,6 +83,7 @@ func (h *groupHandler) ConsumeClaim(
 // offset is always the contiguous finished prefix, gaps included.
 func (h *groupHandler) dispatchOrdered(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) {
 	ctx := s.Context()
+	var sink retryLogger
 	for {
 		select {
 		case <-ctx.Done():
@@ -93,7 +94,7 @@ func (h *groupHandler) dispatchOrdered(s sarama.ConsumerGroupSession, c sarama.C
 			if !ok || ctx.Err() != nil {
 				return
 			}
-			if !h.dispatch(msg) {
+			if !h.dispatch(msg, &sink) {
 				return
 			}
 			s.MarkOffset(msg.Topic, msg.Partition, msg.Offset+1, "")
@@ -123,7 +124,8 @@ func (h *groupHandler) dispatchUnordered(
 		seq := pending.add(msg.Offset)
 		wg.Go(func() {
 			defer h.release()
-			if !h.dispatch(msg) {
+			var sink retryLogger
+			if !h.dispatch(msg, &sink) {
 				return
 			}
 			if next, moved := pending.finish(seq); moved {
