@@ -796,3 +796,22 @@ func TestDispatcher_LatestSkipsExistingRecords(t *testing.T) {
 		assert.NotContains(t, []string{recordID(0, 0), recordID(0, 1)}, id)
 	}
 }
+
+// TestDispatcher_UnorderedIdlePartitionsHoldNoSlots pins that in unordered
+// mode partitions without records do not take the in-flight slots that a
+// busy partition needs.
+func TestDispatcher_UnorderedIdlePartitionsHoldNoSlots(t *testing.T) {
+	kc := kafkatest.Config(t)
+	topic := kafkatest.NewTopic(t, kc, 3)
+	produce(t, kc, topic, jsonRecords(2, 5)...)
+
+	rec := newRecorder()
+	cfg := testConfig(topic, groupName(t))
+	cfg.Ordering = Unordered
+	cfg.MaxInFlight = 1
+	start(t, newDispatcher(t, cfg, kc, rec.handle))
+
+	waitCommitted(t, kafkatest.Admin(t, kc), cfg.ConsumerGroup, topic,
+		map[int32]int64{0: -1, 1: -1, 2: 5})
+	assert.Equal(t, 5, rec.count())
+}

@@ -104,7 +104,8 @@ func (h *groupHandler) dispatchOrdered(s sarama.ConsumerGroupSession, c sarama.C
 
 // dispatchUnordered delivers up to MaxInFlight records of the dispatcher
 // at once, from any of its partitions, and marks the contiguous prefix of
-// finished records as each one finishes.
+// finished records as each one finishes. A slot is taken only once a record
+// is at hand, so idle partitions never hold slots busy ones need.
 func (h *groupHandler) dispatchUnordered(
 	s sarama.ConsumerGroupSession,
 	c sarama.ConsumerGroupClaim,
@@ -114,10 +115,9 @@ func (h *groupHandler) dispatchUnordered(
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
-	for h.acquire(ctx) {
+	for {
 		msg, ok := h.next(ctx, c)
-		if !ok {
-			h.release()
+		if !ok || !h.acquire(ctx) {
 			return
 		}
 
