@@ -103,6 +103,9 @@ func TestDispatcher_FailingRecordIsRetriedThenDeadLettered(t *testing.T) {
 	dead, level := logs.count("event dead-lettered")
 	assert.Equal(t, 1, dead)
 	assert.Equal(t, slog.LevelError, level)
+	delivered, level := logs.count("event delivered")
+	assert.Equal(t, n-1, delivered, "one Debug per delivered event")
+	assert.Equal(t, slog.LevelDebug, level)
 
 	dl := readTopic(t, kc, dlt, 1)[0]
 	h := headerMap(dl)
