@@ -65,12 +65,20 @@ type Producer[T events.Event] struct {
 	// mu orders enqueueing against Close: sarama panics on a send to the
 	// input of a producer being closed, so Close takes the write lock
 	// before it closes sarama's producer, and enqueuers hold the read lock.
-	mu        sync.RWMutex
-	closed    bool
-	closing   chan struct{}
+	mu      sync.RWMutex
+	closed  bool
+	closing chan struct{}
+
+	// Close first waits for idle (nothing in flight once closed), and only
+	// then closes sarama's producer: sarama fails the records it is still
+	// retrying when it shuts down, so closing it early would lose flushes.
+	stopOnce  sync.Once
+	stopped   atomic.Bool
+	inFlight  atomic.Int64
+	idle      chan struct{}
+	idleOnce  sync.Once
 	closeOnce sync.Once
 	drained   chan struct{}
-	inFlight  atomic.Int64
 }
 
 // UserProducer is the producer of user events, bound to
@@ -143,6 +151,7 @@ func New[T events.Event](cfg Config, opts ...Option) (*Producer[T], error) {
 		async:   async,
 		log:     logger(o.log),
 		closing: make(chan struct{}),
+		idle:    make(chan struct{}),
 		drained: make(chan struct{}),
 	}
 	p.start()
@@ -320,10 +329,10 @@ func (p *Producer[T]) enqueue(
 	case p.async.Input() <- msg:
 		return nil
 	case <-p.closing:
-		p.inFlight.Add(-1)
+		p.settled()
 		return p.sendError(pend, "not sent", ErrClosed)
 	case <-ctx.Done():
-		p.inFlight.Add(-1)
+		p.settled()
 		return p.sendError(pend, "not sent", ctx.Err())
 	}
 }
@@ -368,12 +377,19 @@ func (p *Producer[T]) isClosed() bool {
 
 // Close stops accepting events, then waits until every record already handed
 // to the broker is acknowledged or failed (each waiting [Producer.Send]
-// receives its outcome) or until ctx ends, whichever comes first. If ctx ends
-// first, the records still in flight keep going in the background and Close
-// says how many there were. Close may be called more than once; every call
-// waits the same way.
+// receives its outcome) and closes the connection, or until ctx ends,
+// whichever comes first. If ctx ends first, Close says how many records were
+// still in flight; they keep going in the background, except that sarama
+// fails (and reports to their senders) those it was retrying. Close may be
+// called more than once; every call waits the same way.
 func (p *Producer[T]) Close(ctx context.Context) error {
-	p.closeOnce.Do(p.shutdown)
+	p.stopOnce.Do(p.stopAccepting)
+
+	select {
+	case <-p.idle:
+	case <-ctx.Done():
+	}
+	p.closeOnce.Do(p.async.AsyncClose)
 
 	select {
 	case <-p.drained:
@@ -384,16 +400,27 @@ func (p *Producer[T]) Close(ctx context.Context) error {
 	}
 }
 
-// shutdown refuses new sends, waits for enqueuers to leave, then asks sarama
-// to flush and close.
-func (p *Producer[T]) shutdown() {
+// stopAccepting refuses new sends and waits for enqueuers to leave, so that
+// nothing is handed to sarama from then on.
+func (p *Producer[T]) stopAccepting() {
 	close(p.closing)
 
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
 
-	p.async.AsyncClose()
+	p.stopped.Store(true)
+	if p.inFlight.Load() == 0 {
+		p.idleOnce.Do(func() { close(p.idle) })
+	}
+}
+
+// settled counts one record out of flight, and signals idle when it was the
+// last one after Close.
+func (p *Producer[T]) settled() {
+	if p.inFlight.Add(-1) == 0 && p.stopped.Load() {
+		p.idleOnce.Do(func() { close(p.idle) })
+	}
 }
 
 // start runs the delivery loop: one goroutine per sarama result channel,
@@ -419,7 +446,7 @@ func (p *Producer[T]) start() {
 
 // deliver hands a record's outcome to the Send waiting for it.
 func (p *Producer[T]) deliver(msg *sarama.ProducerMessage, err error) {
-	p.inFlight.Add(-1)
+	defer p.settled()
 	pend, ok := msg.Metadata.(*pending)
 	if !ok {
 		p.log.Error("record without sender", "topic", p.topic, "partition", msg.Partition)
