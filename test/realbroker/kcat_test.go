@@ -59,8 +59,12 @@ func TestKcat_RecordsReachHandlersAsDocumented(t *testing.T) {
 	dc := dispatcherConfig(topic)
 	dc.DeadLetterTopic = dlt
 	runDispatcher(t, cfg, dc, rec.sink())
-	rec.waitUntil(t, "3 events", func() bool { return len(rec.events()) >= 3 },
-		func() string { return fmt.Sprintf("%d events", len(rec.events())) })
+	// The CloudEvent is done when the handler returned; the plain records
+	// are done when their dead letters are written, which readRecords waits
+	// for below.
+	rec.waitUntil(t, "3 events, kcat-1 handled", func() bool {
+		return len(rec.events()) >= 3 && len(rec.missing([]string{"kcat-1"})) == 0
+	}, func() string { return fmt.Sprintf("%d events", len(rec.events())) })
 
 	evs := rec.events()
 	ce := findEvent(t, evs, func(e event.Event) bool { return e.ID() == "kcat-1" })

@@ -19,7 +19,9 @@ import (
 // TestDispatcher_BrokerRestartLosesNothingAcknowledged pins that every event
 // our producer had acknowledged reaches the handler when the broker stops
 // and starts again in the middle of a run: with deliveries in flight, with
-// offsets not yet committed, and with the producer sending throughout.
+// offsets not yet committed, and with the producer sending throughout. Sends
+// that fail around the restart are not acknowledged and not counted; the
+// producer must be acknowledging again after it.
 func TestDispatcher_BrokerRestartLosesNothingAcknowledged(t *testing.T) {
 	b := startPrivateBroker(t, realConfig(t))
 	cfg := b.cfg
@@ -51,15 +53,13 @@ func TestDispatcher_BrokerRestartLosesNothingAcknowledged(t *testing.T) {
 	b.do(t, "stop")
 	close(gate)
 	b.do(t, "resume")
-	resumed, base := time.Now(), s.acked.Load()
-	require.Eventually(t, func() bool { return s.acked.Load() >= base+20 }, waitFor,
-		10*time.Millisecond, "the producer never recovered from the restart")
-	recovery := time.Since(resumed)
+	base := s.acked.Load()
+	require.Eventually(t, func() bool { return s.acked.Load() >= base+100 }, waitFor,
+		10*time.Millisecond, "the producer did not get 100 events acknowledged after the "+
+			"restart (%d sends failed)", s.failed.Load())
 	s.stop()
-	sendAll(t, p, acked, "after", 100)
-	t.Logf("%d events acknowledged; %d sends failed around the restart; the producer "+
-		"acknowledged again within %v of the broker answering", acked.len(), s.failed.Load(),
-		recovery.Round(time.Millisecond))
+	t.Logf("%d events acknowledged, %d sends failed around the restart", acked.len(),
+		s.failed.Load())
 
 	want := acked.ids()
 	rec.waitUntil(t, "every acknowledged event", func() bool {
