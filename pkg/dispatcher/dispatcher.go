@@ -25,6 +25,7 @@ import (
 	"function/pkg/delivery"
 	"function/pkg/kafka"
 	"function/pkg/kafkasource"
+	"function/pkg/topology"
 )
 
 // ErrNoSink is returned by [New] when it is given no sink.
@@ -94,9 +95,9 @@ func New(
 }
 
 // handlerName is what the logs call this dispatcher's handler: the route
-// its ceOverrides give (the handler extension), else the source's name.
+// its ceOverrides give ([topology.RouteExtension]), else the source's name.
 func handlerName(cfg Config) string {
-	if h := cfg.CEOverrides["handler"]; h != "" {
+	if h := cfg.CEOverrides[topology.RouteExtension]; h != "" {
 		return h
 	}
 	return cfg.SourceName
