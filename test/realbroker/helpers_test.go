@@ -139,8 +139,11 @@ func readRecords(t *testing.T, cfg kafka.Config, topic string, n int) []record {
 }
 
 // forward passes messages from in to out until stop is closed.
-func forward(in <-chan *sarama.ConsumerMessage, out chan<- *sarama.ConsumerMessage,
-	stop <-chan struct{}) {
+func forward(
+	in <-chan *sarama.ConsumerMessage,
+	out chan<- *sarama.ConsumerMessage,
+	stop <-chan struct{},
+) {
 	for m := range in {
 		select {
 		case out <- m:
@@ -293,9 +296,9 @@ func newRecorder(next func(ctx context.Context, ev event.Event) error) *recorder
 		changed: make(chan struct{}, 1)}
 }
 
-// sink returns the recorder as the in-process sink of the welcome handler.
-func (r *recorder) sink() delivery.Sink {
-	return delivery.NewHandlerSink("welcome",
+// sink returns the recorder as an in-process sink named name.
+func (r *recorder) sink(name string) delivery.Sink {
+	return delivery.NewHandlerSink(name,
 		func(ctx context.Context, ev event.Event) (*event.Event, error) {
 			r.record(func() { r.seen = append(r.seen, ev.Clone()) })
 			err := r.next(ctx, ev)

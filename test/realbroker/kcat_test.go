@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,21 +14,22 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"function/functions/welcome"
+	function "function"
+	"function/pkg/dispatcher"
 	"function/pkg/events"
-	"function/pkg/handler"
 	"function/pkg/kafka/kafkatest"
-	"function/pkg/mail"
 	"function/pkg/producer"
 	"function/pkg/store"
+	"function/pkg/topology"
 )
 
-// TestKcat_RecordsReachHandlersAsDocumented pins what the welcome handler
-// gets for records kcat writes: a binary CloudEvent passes through with its
-// attributes, extensions and Kafka position, is decoded into a UserEvent and
-// mailed; a plain JSON record (keyed or not) arrives wrapped as a
-// dev.knative.kafka.event with its key, and the typed handler refuses it
-// with 400 to the dead-letter topic.
+// TestKcat_RecordsReachHandlersAsDocumented pins what the function's
+// handlers get for records kcat writes, through one dispatcher per
+// KafkaSource of the topology: a binary CloudEvent passes through with its
+// attributes, extensions and Kafka position, and the welcome handler mails
+// the user while the directory handler stores it; a plain JSON record (keyed
+// or not) arrives wrapped as a dev.knative.kafka.event with its key, and
+// each handler refuses it with 400 to the dead-letter topic.
 func TestKcat_RecordsReachHandlersAsDocumented(t *testing.T) {
 	cfg := realConfig(t)
 	kcat := kcatPath(t)
@@ -51,34 +51,39 @@ func TestKcat_RecordsReachHandlersAsDocumented(t *testing.T) {
 		"-K", "\t", "-H", "content-type=application/json")
 	mustCommand(t, `{"value":5}`+"\n", kcat, "-P", "-b", brokers, "-t", topic)
 
-	wh, outbox, ledger := newWelcome(t)
-	typed := &typedRecorder{next: wh.Handle}
-	h, err := handler.New[events.UserEvent](welcome.Name, welcome.Types, typed.handle, nil)
-	require.NoError(t, err)
-	rec := newRecorder(h.Handle)
-	dc := dispatcherConfig(topic)
-	dc.DeadLetterTopic = dlt
-	runDispatcher(t, cfg, dc, rec.sink())
-	// The CloudEvent is done when the handler returned; the plain records
-	// are done when their dead letters are written, which readRecords waits
-	// for below.
-	rec.waitUntil(t, "3 events, kcat-1 handled", func() bool {
-		return len(rec.events()) >= 3 && len(rec.missing([]string{"kcat-1"})) == 0
-	}, func() string { return fmt.Sprintf("%d events", len(rec.events())) })
+	fn, dir := startFunction(t)
+	recs := map[string]*recorder{}
+	for _, src := range topology.Sources {
+		recs[src.Handler] = newRecorder(func(ctx context.Context, ev event.Event) error {
+			_, err := fn.Handle(ctx, ev)
+			return err
+		})
+		runDispatcher(t, cfg, sourceConfig(src, topic, dlt), recs[src.Handler].sink(src.Handler))
+	}
+	for name, rec := range recs {
+		// The CloudEvent is done when the handler returned; the plain
+		// records are done when their dead letters are written, which
+		// readRecords waits for below.
+		rec.waitUntil(t, name+": 3 events, kcat-1 handled", func() bool {
+			return len(rec.events()) >= 3 && len(rec.missing([]string{"kcat-1"})) == 0
+		}, func() string { return fmt.Sprintf("%d events", len(rec.events())) })
+	}
 
-	evs := rec.events()
-	ce := findEvent(t, evs, func(e event.Event) bool { return e.ID() == "kcat-1" })
-	assertPassedThrough(t, ce, data)
-	assertDecoded(t, typed, ce, u)
-	assertWelcomed(t, outbox, ledger, ce, u)
-
-	keyed := findEvent(t, evs, func(e event.Event) bool { return ext(e, "key") == "u-plain-2" })
-	assertWrapped(t, keyed, topic, "application/json", []byte(plain))
-	bare := findEvent(t, evs, func(e event.Event) bool { return string(e.Data()) == `{"value":5}` })
-	assertWrapped(t, bare, topic, "", []byte(`{"value":5}`))
-	assert.NotContains(t, bare.Extensions(), "key", "a record without a key has no key extension")
-
-	assertDeadLettered(t, readRecords(t, cfg, dlt, 2), keyed, bare)
+	for name, rec := range recs {
+		evs := rec.events()
+		ce := findEvent(t, evs, func(e event.Event) bool { return e.ID() == "kcat-1" })
+		assertPassedThrough(t, ce, name, data)
+		keyed := findEvent(t, evs, func(e event.Event) bool { return ext(e, "key") == "u-plain-2" })
+		assertWrapped(t, keyed, topic, name, "application/json", []byte(plain))
+		bare := findEvent(t, evs, func(e event.Event) bool {
+			return string(e.Data()) == `{"value":5}`
+		})
+		assertWrapped(t, bare, topic, name, "", []byte(`{"value":5}`))
+		assert.NotContains(t, bare.Extensions(), "key", "a record without a key has no key")
+	}
+	assertWelcomed(t, filepath.Join(dir, "outbox"), u)
+	assertStored(t, filepath.Join(dir, "users.db"), u)
+	assertDeadLettered(t, readRecords(t, cfg, dlt, 4), recs)
 }
 
 // TestKcat_ReadsOurProducersEvents pins what kcat shows of an event our
@@ -143,52 +148,31 @@ func (r kcatRecord) headers(t *testing.T) map[string]string {
 	return h
 }
 
-// newWelcome returns the welcome handler with an outbox mailer and a SQLite
-// ledger in a temporary folder.
-func newWelcome(t *testing.T) (*welcome.Handler, *mail.Outbox, *store.SQLite) {
+// startFunction starts the function with its database and outbox in a
+// temporary folder, returned; it is stopped when t ends.
+func startFunction(t *testing.T) (*function.Function, string) {
 	t.Helper()
 
 	dir := t.TempDir()
-	outbox, err := mail.NewOutbox(filepath.Join(dir, "outbox"))
-	require.NoError(t, err)
-	ledger, err := store.OpenSQLite(t.Context(), filepath.Join(dir, "users.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, ledger.Close()) })
-	wh, err := welcome.New(welcome.Config{From: "Example <welcome@example.com>"}, outbox,
-		ledger, nil)
-	require.NoError(t, err)
-	return wh, outbox, ledger
+	t.Setenv("DATABASE_PATH", filepath.Join(dir, "users.db"))
+	t.Setenv("MAIL_MAILER", "outbox")
+	t.Setenv("MAIL_OUTBOX_DIR", filepath.Join(dir, "outbox"))
+	t.Setenv("LOG_LEVEL", "error")
+	fn := function.New()
+	require.NoError(t, fn.Start(t.Context(), nil), "start the function")
+	t.Cleanup(func() { assert.NoError(t, fn.Stop(context.Background()), "stop the function") })
+	return fn, dir
 }
 
-// typedRecorder records what the typed welcome handler is called with, then
-// calls next, the welcome handler.
-type typedRecorder struct {
-	next handler.Func[events.UserEvent]
-
-	mu    sync.Mutex
-	calls map[string]typedCall // by event id
-}
-
-type typedCall struct {
-	meta handler.Meta
-	user events.UserEvent
-}
-
-func (r *typedRecorder) handle(ctx context.Context, m handler.Meta, u events.UserEvent) error {
-	r.mu.Lock()
-	if r.calls == nil {
-		r.calls = map[string]typedCall{}
-	}
-	r.calls[m.ID] = typedCall{meta: m, user: u}
-	r.mu.Unlock()
-	return r.next(ctx, m, u)
-}
-
-func (r *typedRecorder) call(id string) (typedCall, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, ok := r.calls[id]
-	return c, ok
+// sourceConfig returns the dispatcher configuration of KafkaSource src
+// reading topic, with a consumer group of its own and dead letters to dlt.
+func sourceConfig(src topology.Source, topic, dlt string) dispatcher.Config {
+	dc := dispatcherConfig(topic)
+	dc.SourceName = src.Name
+	dc.ConsumerGroup = "g-" + topic + "-" + src.Handler
+	dc.CEOverrides = map[string]string{topology.RouteExtension: src.Handler}
+	dc.DeadLetterTopic = dlt
+	return dc
 }
 
 func findEvent(t *testing.T, evs []event.Event, match func(event.Event) bool) event.Event {
@@ -211,8 +195,9 @@ func ext(e event.Event, name string) string {
 	return fmt.Sprint(v)
 }
 
-// assertPassedThrough checks a binary CloudEvent kcat wrote, as delivered.
-func assertPassedThrough(t *testing.T, ce event.Event, data []byte) {
+// assertPassedThrough checks a binary CloudEvent kcat wrote, as delivered to
+// handler.
+func assertPassedThrough(t *testing.T, ce event.Event, handler string, data []byte) {
 	t.Helper()
 	assert.Equal(t, "/kcat", ce.Source())
 	assert.Equal(t, events.TypeUserCreated, ce.Type())
@@ -221,85 +206,84 @@ func assertPassedThrough(t *testing.T, ce event.Event, data []byte) {
 	assert.Equal(t, "application/json", ce.DataContentType())
 	assert.JSONEq(t, string(data), string(ce.Data()))
 	assert.Equal(t, "v", ext(ce, "comexampleext"))
-	assert.Equal(t, "welcome", ext(ce, "handler"), "the ceOverrides extension")
-	assert.NotEmpty(t, ext(ce, handler.PartitionExtension))
-	assert.NotEmpty(t, ext(ce, handler.OffsetExtension))
+	assert.Equal(t, handler, ext(ce, topology.RouteExtension), "the ceOverrides extension")
+	assert.NotEmpty(t, ext(ce, "knativekafkapartition"))
+	assert.NotEmpty(t, ext(ce, "knativekafkaoffset"))
 	for _, name := range []string{"key", "partitionkey", "kafkaheadertrace"} {
 		assert.NotContains(t, ce.Extensions(), name, "a CloudEvent passes through unchanged")
 	}
 }
 
-// assertDecoded checks that the typed handler got the CloudEvent's data as
-// a UserEvent, with the record's position.
-func assertDecoded(t *testing.T, typed *typedRecorder, ce event.Event, want events.UserEvent) {
+// assertWelcomed checks that the welcome handler mailed the created user,
+// once.
+func assertWelcomed(t *testing.T, outbox string, u events.UserEvent) {
 	t.Helper()
-	call, ok := typed.call(ce.ID())
-	require.True(t, ok, "the typed handler was not called for %s", ce.ID())
-	assert.Equal(t, want, call.user)
-	assert.Equal(t, "u-kcat-1", call.meta.Subject)
-	require.NotNil(t, call.meta.Kafka, "the handler's metadata has the Kafka position")
-	assert.Equal(t, ext(ce, handler.PartitionExtension), fmt.Sprint(call.meta.Kafka.Partition))
-	assert.Equal(t, ext(ce, handler.OffsetExtension), fmt.Sprint(call.meta.Kafka.Offset))
-}
-
-// assertWelcomed checks that the welcome handler mailed the created user
-// once and recorded the event in its ledger.
-func assertWelcomed(
-	t *testing.T,
-	outbox *mail.Outbox,
-	ledger *store.SQLite,
-	ce event.Event,
-	u events.UserEvent,
-) {
-	t.Helper()
-	mails, err := filepath.Glob(filepath.Join(outbox.Dir(), "*.eml"))
+	mails, err := filepath.Glob(filepath.Join(outbox, "*.eml"))
 	require.NoError(t, err)
 	require.Len(t, mails, 1, "one welcome mail, for the one created event")
 	body, err := os.ReadFile(mails[0])
 	require.NoError(t, err)
 	assert.Contains(t, string(body), u.Email)
 	assert.Contains(t, string(body), "Welcome, "+u.Name+"!")
-
-	done, err := ledger.Processed(t.Context(), welcome.Name, ce.Source(), ce.ID())
-	require.NoError(t, err)
-	assert.True(t, done, "the ledger records event %s", ce.ID())
 }
 
-// assertWrapped checks a plain record as a KafkaSource wraps it.
-func assertWrapped(t *testing.T, e event.Event, topic, contentType string, value []byte) {
+// assertStored checks that the directory handler stored the created user.
+func assertStored(t *testing.T, path string, want events.UserEvent) {
 	t.Helper()
-	p, o := ext(e, handler.PartitionExtension), ext(e, handler.OffsetExtension)
-	assert.Equal(t, handler.KafkaRecordType, e.Type())
+	db, err := store.OpenSQLite(t.Context(), path)
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, db.Close()) }()
+	got, err := db.User(t.Context(), want.ID)
+	require.NoError(t, err, "the directory has user %s", want.ID)
+	assert.Equal(t, want.Name, got.Name)
+	assert.Equal(t, want.Email, got.Email)
+	assert.Equal(t, want.Version, got.Version)
+}
+
+// assertWrapped checks a plain record as a KafkaSource wraps it for handler.
+func assertWrapped(
+	t *testing.T,
+	e event.Event,
+	topic, handler, contentType string,
+	value []byte,
+) {
+	t.Helper()
+	p, o := ext(e, "knativekafkapartition"), ext(e, "knativekafkaoffset")
+	assert.Equal(t, "dev.knative.kafka.event", e.Type())
 	assert.Equal(t, fmt.Sprintf("partition:%s/offset:%s", p, o), e.ID())
-	assert.Equal(t, "/apis/v1/namespaces/functions/kafkasources/users-welcome#"+topic,
+	assert.Equal(t, "/apis/v1/namespaces/functions/kafkasources/users-"+handler+"#"+topic,
 		e.Source())
 	assert.Equal(t, fmt.Sprintf("partition:%s#%s", p, o), e.Subject())
 	assert.Equal(t, contentType, e.DataContentType())
 	assert.Equal(t, value, e.Data())
 	assert.Equal(t, ext(e, "key"), ext(e, "partitionkey"))
-	assert.Equal(t, "welcome", ext(e, "handler"))
+	assert.Equal(t, handler, ext(e, topology.RouteExtension))
 }
 
-// assertDeadLettered checks the dead letters of the two plain records: the
-// typed handler refused each with 400, and the dead letter keeps the event,
-// its key and the failure.
-func assertDeadLettered(t *testing.T, dls []record, keyed, bare event.Event) {
+// assertDeadLettered checks the dead letters of the two plain records, one
+// per handler: each handler refused each record with 400, and the dead
+// letter keeps the event, its key and the failure.
+func assertDeadLettered(t *testing.T, dls []record, recs map[string]*recorder) {
 	t.Helper()
-	byID := map[string]record{}
+	byRoute := map[string]record{}
 	for _, r := range dls {
-		byID[r.Headers["ce_id"]] = r
+		byRoute[r.Headers["ce_handler"]+" "+r.Headers["ce_id"]] = r
 	}
-	for _, e := range []event.Event{keyed, bare} {
-		r, ok := byID[e.ID()]
-		if !assert.True(t, ok, "no dead letter for %s", e.ID()) {
-			continue
+	for name, rec := range recs {
+		for _, e := range rec.events() {
+			if e.ID() == "kcat-1" {
+				continue
+			}
+			r, ok := byRoute[name+" "+e.ID()]
+			if !assert.True(t, ok, "no dead letter of %s for %s", name, e.ID()) {
+				continue
+			}
+			assert.Equal(t, "400", r.Headers["ce_knativeerrorcode"], "%s: %s", name, e.ID())
+			assert.Equal(t, "inprocess://"+name, r.Headers["ce_knativeerrordest"])
+			assert.NotEmpty(t, r.Headers["ce_knativeerrordata"], "the handler's message")
+			assert.Equal(t, "dev.knative.kafka.event", r.Headers["ce_type"])
+			assert.Equal(t, e.Data(), r.Value)
+			assert.Equal(t, ext(e, "key"), r.Key)
 		}
-		assert.Equal(t, "400", r.Headers["ce_knativeerrorcode"], "dead letter of %s", e.ID())
-		assert.Equal(t, "inprocess://welcome", r.Headers["ce_knativeerrordest"])
-		assert.Equal(t, handler.KafkaRecordType, r.Headers["ce_type"])
-		assert.Equal(t, e.Data(), r.Value)
-		assert.Equal(t, ext(e, "key"), r.Key)
 	}
-	assert.NotEmpty(t, byID[keyed.ID()].Headers["ce_knativeerrordata"],
-		"the dead letter carries the handler's message")
 }

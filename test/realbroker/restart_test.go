@@ -44,7 +44,7 @@ func TestDispatcher_BrokerRestartLosesNothingAcknowledged(t *testing.T) {
 			return ctx.Err()
 		}
 	})
-	runDispatcher(t, cfg, dispatcherConfig(topic), rec.sink())
+	runDispatcher(t, cfg, dispatcherConfig(topic), rec.sink("welcome"))
 	sendAll(t, p, acked, "before", 100)
 	rec.waitUntil(t, "30 deliveries", func() bool { return handled.Load() > 30 },
 		func() string { return fmt.Sprintf("%d handled", handled.Load()) })
