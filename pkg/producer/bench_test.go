@@ -121,7 +121,8 @@ func benchVariants(b *testing.B, kc kafka.Config, evs []events.UserEvent) []vari
 		return c
 	}
 	return []variant{
-		{rawSyncSeq, rawSync(b, kc, sc(), evs)},
+		{rawSyncSeq, rawSync(b, kc, sc(), evs, false)},
+		{rawSyncCESeq, rawSync(b, kc, sc(), evs, true)},
 		{typedSeqName, typedSeq(p, evs)},
 		{ceSeqName, ceSenderSeq(b, kc, sc(), evs)},
 		{rawAsyncName, rawAsync(b, kc, sc(), evs, false)},
@@ -136,6 +137,7 @@ func benchVariants(b *testing.B, kc kafka.Config, evs []events.UserEvent) []vari
 // The variants, by the name the report prints.
 const (
 	rawSyncSeq      = "raw sarama SyncProducer, sequential"
+	rawSyncCESeq    = "raw sarama SyncProducer + hand-made ce_ headers, sequential"
 	typedSeqName    = "producer Send, sequential"
 	ceSeqName       = "kafka_sarama Sender, sequential"
 	rawAsyncName    = "raw sarama AsyncProducer, 64 senders"
@@ -200,6 +202,7 @@ var ratios = []ratio{
 	{"conc64/rawasync", typedConcName, rawAsyncName, 0.9},
 	{"batch/rawasync", typedBatchName, rawAsyncName, 0.9},
 	{"seq/cesender", typedSeqName, ceSeqName, 0},
+	{"seq/rawsyncce", typedSeqName, rawSyncCESeq, 0},
 	{"conc64/cesender64", typedConcName, ceConcName, 0},
 	{"conc64/rawasyncack", typedConcName, rawAsyncAckName, 0},
 	{"batch/rawasyncce", typedBatchName, rawAsyncCEName, 0},
@@ -231,15 +234,26 @@ func report(b *testing.B, variants []variant, best map[string]rates) {
 	_ = w.Flush()
 }
 
-func rawSync(tb testing.TB, kc kafka.Config, sc *sarama.Config, evs []events.UserEvent) func(
-	testing.TB, int) {
+// rawSync sends one record at a time with a SyncProducer; with ce, each
+// record carries the producer's headers, built by hand.
+func rawSync(
+	tb testing.TB,
+	kc kafka.Config,
+	sc *sarama.Config,
+	evs []events.UserEvent,
+	ce bool,
+) func(testing.TB, int) {
 	sp, err := sarama.NewSyncProducer(kc.Brokers, sc)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = sp.Close() })
 
 	return func(tb testing.TB, n int) {
 		for i := range n {
-			_, _, err := sp.SendMessage(rawMessage(tb, evs[i%len(evs)]))
+			msg := rawMessage(tb, evs[i%len(evs)])
+			if ce {
+				msg.Headers = ceHeaders(evs[i%len(evs)].ID)
+			}
+			_, _, err := sp.SendMessage(msg)
 			require.NoError(tb, err)
 		}
 	}
