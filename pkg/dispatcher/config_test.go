@@ -86,6 +86,7 @@ func TestLoadConfig_Durations(t *testing.T) {
 		{"PT0.2S", 200 * time.Millisecond},
 		{"PT600S", 10 * time.Minute},
 		{"PT1M30S", 90 * time.Second},
+		{"PT1.50S", 1500 * time.Millisecond},
 		{"P1D", 24 * time.Hour},
 		{"300ms", 300 * time.Millisecond},
 		{"1m30s", 90 * time.Second},
@@ -101,7 +102,7 @@ func TestLoadConfig_Durations(t *testing.T) {
 		})
 	}
 
-	for _, bad := range []string{"0.3", "PT", "soon", "PT0.3X"} {
+	for _, bad := range []string{"0.3", "PT", "soon", "PT0.3X", "PT0.25S", "PT0.05S"} {
 		t.Run("bad "+bad, func(t *testing.T) {
 			setRequired(t, "")
 			t.Setenv("DELIVERY_TIMEOUT", bad)

@@ -2,6 +2,7 @@ package dispatcher
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -10,8 +11,10 @@ import (
 
 // Duration is a [time.Duration] read from the environment either in the
 // KafkaSource spec's ISO 8601 form (PT0.3S, PT10M) or as a Go duration
-// (300ms, 10m). ISO 8601 is parsed with the library Knative uses for the same
-// fields; years and months count as 365.2425 and 30.436875 days.
+// (300ms, 10m). ISO 8601 is parsed with the library Knative's control plane
+// uses for the same fields, which keeps one decimal: a finer value (PT0.25S)
+// is refused rather than rounded, and can be written as a Go duration
+// (250ms). Years and months count as 365.2425 and 30.436875 days.
 type Duration time.Duration
 
 // Decode implements envconfig.Decoder.
@@ -38,9 +41,17 @@ func ParseDuration(s string) (time.Duration, error) {
 		return v, nil
 	}
 
+	if tooPrecise.MatchString(s) {
+		return 0, fmt.Errorf("%q has more than one decimal; write it as a Go duration "+
+			"such as 250ms", s)
+	}
 	p, err := period.Parse(s, false)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not an ISO 8601 duration such as PT0.3S: %w", s, err)
 	}
 	return p.DurationApprox(), nil
 }
+
+// tooPrecise matches a number with a non-zero second decimal, which the
+// ISO 8601 parser would silently drop.
+var tooPrecise = regexp.MustCompile(`[.,]\d\d*[1-9]`)
