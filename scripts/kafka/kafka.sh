@@ -138,8 +138,10 @@ classpath() {
 	mkdir -p "$CACHE"
 	tmp=$(mktemp "$CACHE/classpath.XXXXXX")
 	log "resolving Apache Kafka $(kafka_version) from Maven Central (once)"
-	if ! "$MVN" -B -q -Dstyle.color=never -f "$HERE/pom.xml" dependency:build-classpath \
-		-Dmdep.includeScope=runtime -Dmdep.outputFile="$tmp" >&2; then
+	# Debian's Maven 3.8 prints colour resets even in batch mode: strip them.
+	if ! "$MVN" -B -q -f "$HERE/pom.xml" dependency:build-classpath \
+		-Dmdep.includeScope=runtime -Dmdep.outputFile="$tmp" 2>&1 |
+		sed 's/\x1b\[[0-9;]*m//g' >&2; then
 		rm -f "$tmp"
 		die "mvn could not resolve the Kafka jars of $HERE/pom.xml"
 	fi
