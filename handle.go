@@ -45,6 +45,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
@@ -82,6 +83,8 @@ type running struct {
 	closer io.Closer
 	routes map[string]route
 	log    *slog.Logger
+	// timeout bounds one handler run (HANDLE_TIMEOUT).
+	timeout time.Duration
 }
 
 // route is a handler the function routes to.
@@ -97,6 +100,13 @@ func New() *Function {
 // Handle routes e to the handler its [topology.RouteExtension] extension
 // names. It never replies: a KafkaSource discards replies. Its error carries
 // the HTTP status of the delivery (see the package documentation).
+//
+// The handler runs on ctx's values but not its cancellation, bounded by
+// HANDLE_TIMEOUT instead: the func-go runtime (through cloudevents sdk-go
+// v2.16's HTTP receive handler, issue cloudevents/sdk-go#1224) may pair an
+// event with the context of another request served at the same time, which
+// is canceled when that other request ends. Honouring it would fail healthy
+// deliveries with 503 whenever a faster one finishes first.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
 	r := f.state.Load()
 	if r == nil {
@@ -104,6 +114,8 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 			e.ID(), e.Source()))
 	}
 
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
+	defer cancel()
 	name, err := r.dispatch(ctx, e)
 	r.logResult(ctx, name, e, err)
 	return nil, err

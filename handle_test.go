@@ -299,3 +299,30 @@ func TestHandle_NoDataRace(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestHandle_IgnoresRequestCancellation pins that a handler does not run on
+// the caller's cancellation: the func-go runtime can pass the context of
+// another request that has already ended (cloudevents/sdk-go#1224), and the
+// event must still be handled, within HANDLE_TIMEOUT.
+func TestHandle_IgnoresRequestCancellation(t *testing.T) {
+	f, e := started(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	_, err := f.Handle(ctx, userEvent(t, "directory", events.TypeUserCreated, adaJSON))
+	require.NoError(t, err)
+	u, err := storedUser(t, e, "u-1")
+	require.NoError(t, err)
+	assert.Equal(t, "Ada", u.Name)
+}
+
+// TestStart_BadHandleTimeout pins that HANDLE_TIMEOUT must be positive and
+// that the error names the variable.
+func TestStart_BadHandleTimeout(t *testing.T) {
+	setEnv(t)
+	t.Setenv("HANDLE_TIMEOUT", "0s")
+
+	err := New().Start(context.Background(), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "HANDLE_TIMEOUT")
+}

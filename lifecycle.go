@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/kelseyhightower/envconfig"
 
@@ -25,6 +26,11 @@ type Config struct {
 
 	// LogLevel is the lowest level logged: debug, info, warn or error.
 	LogLevel slog.Level `envconfig:"LOG_LEVEL" default:"info"`
+
+	// HandleTimeout bounds one handler run. It replaces the request's own
+	// deadline, which the runtime does not pass reliably (see
+	// [Function.Handle]); keep it at least the KafkaSource's delivery timeout.
+	HandleTimeout time.Duration `envconfig:"HANDLE_TIMEOUT" default:"30s"`
 }
 
 // config is every configuration Start reads.
@@ -43,6 +49,9 @@ func loadConfig() (config, error) {
 		errs = append(errs, fmt.Errorf("function: %w", err))
 	} else if c.DatabasePath == "" {
 		errs = append(errs, errors.New("function: invalid configuration: DATABASE_PATH: empty"))
+	} else if c.HandleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("function: invalid configuration: HANDLE_TIMEOUT: "+
+			"%v is not positive", c.HandleTimeout))
 	}
 
 	var err error
@@ -99,7 +108,7 @@ func (f *Function) open(ctx context.Context, c config) (*running, error) {
 		return nil, fmt.Errorf("function: %w", err)
 	}
 
-	r := &running{store: st, closer: mailer, log: log}
+	r := &running{store: st, closer: mailer, log: log, timeout: c.HandleTimeout}
 	if r.routes, err = routes(c, st, mailer, log); err != nil {
 		_ = r.close()
 		return nil, err
