@@ -228,6 +228,10 @@ cluster-function: cluster-tools ## Build the function, push it to the local regi
 	@$(REQUIRE_KIND_CONTEXT)
 	$(KUBECTL) apply -f config/function/data.yaml
 	$(FUNC) deploy --path . --registry $(FUNC_REGISTRY) --namespace $(FUNCTION_NAMESPACE)
+	# One request at a time per pod: the func-go runtime's CloudEvents receiver
+	# (sdk-go v2.16) can stall overlapping requests (cloudevents/sdk-go#1224).
+	$(KUBECTL) patch -n $(FUNCTION_NAMESPACE) ksvc/$(FUNCTION_NAME) --type merge \
+		-p '{"spec":{"template":{"spec":{"containerConcurrency":1}}}}'
 	$(KUBECTL) wait --for=condition=Ready --timeout=$(WAIT_TIMEOUT) \
 		-n $(FUNCTION_NAMESPACE) ksvc/$(FUNCTION_NAME)
 
