@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: help run test vet fmt-check unit bench
+.PHONY: help run publish test vet fmt-check unit bench
 help: ## List the targets.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  %-20s %s\n", $$1, $$2}'
@@ -12,7 +12,10 @@ help: ## List the targets.
 run: ## Start the local stack: embedded Kafka, the function, one dispatcher per handler.
 	$(GO) run ./cmd/local run
 
-test: fmt-check vet unit ## Run the whole test suite (KAFKA_BROKERS=host:port to use a real broker).
+publish: ## Publish a demo burst: 1,000 user events for 100 users (the stack must run).
+	$(GO) run ./cmd/local publish --count 1000 --users 100
+
+test: fmt-check vet unit test-config func-tools-test ## Run every test (KAFKA_BROKERS=host:port: a real broker).
 
 fmt-check: ## Fail when a Go file is not gofmt-formatted.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -24,7 +27,6 @@ vet: ## go vet every package.
 unit: ## go test -race every package.
 	$(GO) test -race -count=1 ./...
 
-bench: ## Run the benchmarks and print the ratios the README quotes.
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/... 
+bench: bench-producer bench-dispatcher ## Run the benchmarks and print the ratios the README quotes.
 
 -include mk/*.mk
