@@ -103,12 +103,12 @@ func parseBinary(msg *sarama.ConsumerMessage, sv string) (event.Event, error) {
 		return event.Event{}, err
 	}
 
-	ev := event.Event{Context: v.NewContext()}
+	ev := event.Event{Context: newContext(v)}
 	for _, h := range msg.Headers {
 		if h == nil {
 			continue
 		}
-		if err := setHeader(&ev, v, string(h.Key), text(h.Value)); err != nil {
+		if err := setHeader(&ev, v, h.Key, h.Value); err != nil {
 			return event.Event{}, err
 		}
 	}
@@ -120,21 +120,56 @@ func parseBinary(msg *sarama.ConsumerMessage, sv string) (event.Event, error) {
 	return ev, nil
 }
 
-// setHeader applies one binary-mode header. Headers other than content-type
-// and ce_* are ignored, so they are not delivered.
-func setHeader(ev *event.Event, v spec.Version, key, value string) error {
-	if key == contentTypeHeader {
-		return ev.Context.SetDataContentType(value)
+// newContext returns an empty context of version v. A 1.0 context, the
+// common case, is built directly: the SDK's NewContext deep-clones a
+// prototype, which costs several allocations per record.
+func newContext(v spec.Version) event.EventContext {
+	if v.String() == event.CloudEventsVersionV1 {
+		return &event.EventContextV1{}
 	}
-	if len(key) <= len(cePrefix) || !strings.HasPrefix(key, cePrefix) {
+	return v.NewContext()
+}
+
+// setHeader applies one binary-mode header. Headers other than content-type
+// and ce_* are ignored, so they are not delivered, and their bytes are never
+// converted to strings.
+func setHeader(ev *event.Event, v spec.Version, key, value []byte) error {
+	if string(key) == contentTypeHeader {
+		return ev.Context.SetDataContentType(text(value))
+	}
+	if len(key) <= len(cePrefix) || string(key[:len(cePrefix)]) != cePrefix {
 		return nil
 	}
 
-	name := strings.ToLower(key[len(cePrefix):])
+	name := lowerName(key[len(cePrefix):])
 	if name == "specversion" {
 		return nil
 	}
-	return setAttribute(ev, v, name, value)
+	return setAttribute(ev, v, name, text(value))
+}
+
+// lowerName returns name in lower case as strings.ToLower does, without
+// allocating for the lower-case names of the CloudEvents attributes.
+func lowerName(name []byte) string {
+	switch string(name) {
+	case "id":
+		return "id"
+	case "source":
+		return "source"
+	case "type":
+		return "type"
+	case "subject":
+		return "subject"
+	case "time":
+		return "time"
+	case "datacontenttype":
+		return "datacontenttype"
+	case "dataschema":
+		return "dataschema"
+	case "specversion":
+		return "specversion"
+	}
+	return strings.ToLower(string(name))
 }
 
 // setAttribute sets a context attribute of version v, or else an extension,
@@ -173,7 +208,7 @@ func parseStructured(value []byte) (event.Event, error) {
 		return event.Event{}, err
 	}
 
-	ev := event.Event{Context: v.NewContext()}
+	ev := event.Event{Context: newContext(v)}
 	for name, raw := range members {
 		if err := setMember(&ev, v, name, raw); err != nil {
 			return event.Event{}, err
