@@ -175,7 +175,9 @@ func (s *stack) startFunction(fnCtx context.Context) (<-chan error, error) {
 		"LISTEN_ADDRESS":  s.cfg.FunctionAddress,
 		"DATABASE_PATH":   filepath.Join(s.cfg.StateDir, "users.db"),
 		"MAIL_OUTBOX_DIR": filepath.Join(s.cfg.StateDir, "outbox"),
-		"LOG_LEVEL":       s.cfg.LogLevel,
+		// The dispatchers log each delivery; the function logs only what
+		// went wrong, so one event is one line.
+		"LOG_LEVEL": "info",
 	}
 	for k, v := range env {
 		if _, set := os.LookupEnv(k); set && k != "LISTEN_ADDRESS" {
@@ -186,6 +188,9 @@ func (s *stack) startFunction(fnCtx context.Context) (<-chan error, error) {
 		}
 	}
 
+	// The runtime's own zerolog lines would repeat, in another format, what
+	// the stack logs.
+	fnruntime.SetLogLevel(fnruntime.LogWarn)
 	done := make(chan error, 1)
 	go func() { done <- fnruntime.New(function.New()).Start(fnCtx) }()
 
