@@ -46,23 +46,48 @@ var (
 // without jitter or cap.
 func Deliver(ctx context.Context, s Sink, ev event.Event, p Policy) Outcome {
 	p = p.WithDefaults()
-	var out Outcome
+	if err := context.Cause(ctx); err != nil {
+		return Outcome{Err: err}
+	}
+
+	// The first attempt runs without the retry loop, so a delivery that
+	// succeeds or fails for good at once builds no backoff state.
+	out := attempt(ctx, s, ev, p, 1)
+	if err := verdict(ctx, out); p.Retry == 0 || !errors.Is(err, errRetry) {
+		return finish(out, err)
+	}
 
 	b := backoffs(p, func() int { return out.Attempts })
+	first := true
 	err := retry.Do(ctx, b, func(ctx context.Context) error {
-		out = attempt(ctx, s, ev, p, out.Attempts+1)
-		switch {
-		case out.OK():
-			return nil
-		case ctx.Err() != nil:
-			return context.Cause(ctx)
-		case Retryable(out.Status, out.Err):
-			return retry.RetryableError(errRetry)
-		default:
-			return errFinal
+		// The loop's first call reports the attempt made above.
+		if !first {
+			out = attempt(ctx, s, ev, p, out.Attempts+1)
 		}
+		first = false
+		return verdict(ctx, out)
 	})
+	return finish(out, err)
+}
 
+// verdict tells the retry loop what to do after the attempt that gave out:
+// nil on success, the cause when ctx ended, a retryable errRetry or errFinal.
+func verdict(ctx context.Context, out Outcome) error {
+	switch {
+	case out.OK():
+		return nil
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	case Retryable(out.Status, out.Err):
+		return retry.RetryableError(errRetry)
+	default:
+		return errFinal
+	}
+}
+
+// finish sets the end of ctx, the loop's only error other than the
+// verdicts, as the outcome's error.
+func finish(out Outcome, err error) Outcome {
 	if err != nil && !errors.Is(err, errRetry) && !errors.Is(err, errFinal) {
 		out.Err = err
 	}
