@@ -1,13 +1,18 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/protocol"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/cloudevents/sdk-go/v2/types"
 )
 
 // HandlerFunc is the signature of a Knative function's Handle method for
@@ -39,7 +44,7 @@ func (s *handlerSink) Target() string { return "inprocess://" + s.name }
 // Send calls the handler once; see [NewHandlerSink].
 func (s *handlerSink) Send(ctx context.Context, ev event.Event) (Response, error) {
 	done := make(chan Response, 1)
-	go s.call(ctx, ev.Clone(), done)
+	go s.call(ctx, clone(ev), done)
 
 	select {
 	case r := <-done:
@@ -55,6 +60,47 @@ func (s *handlerSink) Send(ctx context.Context, ev event.Event) (Response, error
 		return Response{}, fmt.Errorf("delivery: handler %s, event %s: %w",
 			s.name, ev.ID(), context.Cause(ctx))
 	}
+}
+
+// clone returns a copy of ev that the handler may change without changing
+// ev. A 1.0 context, the common case, is copied field by field: the SDK's
+// Clone boxes and re-asserts every attribute and extension value, which
+// costs more than the handler call itself. SetExtension stores only
+// immutable values (strings, numbers, booleans, URI and timestamp values);
+// pointers put in the map directly are cloned as the SDK clones them.
+func clone(ev event.Event) event.Event {
+	ec, ok := ev.Context.(*event.EventContextV1)
+	if !ok || len(ev.FieldErrors) > 0 {
+		return ev.Clone()
+	}
+	c := *ec
+	if ec.Time != nil {
+		t := *ec.Time
+		c.Time = &t
+	}
+	if ec.DataSchema != nil {
+		u := *ec.DataSchema
+		c.DataSchema = &u
+	}
+	c.Extensions = cloneExtensions(ec.Extensions)
+	return event.Event{
+		Context:     &c,
+		DataEncoded: bytes.Clone(ev.DataEncoded),
+		DataBase64:  ev.DataBase64,
+	}
+}
+
+// cloneExtensions copies an extension map, cloning the pointer values
+// SetExtension never stores but a caller may have put there.
+func cloneExtensions(ext map[string]any) map[string]any {
+	c := maps.Clone(ext)
+	for name, v := range c {
+		switch v.(type) {
+		case *types.URI, *types.URIRef, *types.Timestamp, *url.URL, *time.Time:
+			c[name] = types.Clone(v)
+		}
+	}
+	return c
 }
 
 // call runs the handler and always sends one Response, even when the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"runtime"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/protocol"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -116,4 +118,33 @@ func TestHandlerSink_Slow(t *testing.T) {
 	assert.ErrorIs(t, out.Err, context.DeadlineExceeded)
 	assert.Contains(t, out.Err.Error(), "handler slow, event e1")
 	assert.Equal(t, 2, out.Attempts)
+}
+
+// TestHandlerSink_DeepCopy pins that changes to the time, data, schema and
+// extensions of the handler's copy leave the caller's event unchanged.
+func TestHandlerSink_DeepCopy(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ev := testEvent("e1")
+	ev.SetTime(at)
+	ev.SetDataSchema("https://example.com/schema")
+	require.NoError(t, ev.SetData("application/json", map[string]string{"a": "b"}))
+	ev.SetExtension("handler", "welcome")
+	ev.Context.(*event.EventContextV1).Extensions["ptr"] = &types.URI{URL: url.URL{Path: "/p"}}
+	s := NewHandlerSink("h", func(_ context.Context, got event.Event) (*event.Event, error) {
+		ec := got.Context.(*event.EventContextV1)
+		ec.Time.Time = time.Time{}
+		ec.DataSchema.Host = "changed"
+		ec.Extensions["ptr"].(*types.URI).Path = "/changed"
+		ec.Extensions["handler"] = "changed"
+		got.DataEncoded[0] = 'X'
+		return nil, nil
+	})
+
+	_, err := s.Send(context.Background(), ev)
+	require.NoError(t, err)
+	assert.Equal(t, at, ev.Time())
+	assert.Equal(t, "https://example.com/schema", ev.DataSchema())
+	assert.Equal(t, "welcome", ev.Extensions()["handler"])
+	assert.Equal(t, "/p", ev.Extensions()["ptr"].(*types.URI).Path)
+	assert.JSONEq(t, `{"a":"b"}`, string(ev.Data()))
 }
