@@ -47,7 +47,7 @@ func Parse(msg *sarama.ConsumerMessage) (event.Event, error) {
 	ct, hasCT := lastHeader(msg.Headers, contentTypeHeader)
 	sv, hasSV := lastHeader(msg.Headers, specVersionHeader)
 	switch {
-	case hasCT && mediaType(ct) == structuredType:
+	case hasCT && isStructured(ct):
 		ev, err = parseStructured(msg.Value)
 	case hasSV:
 		ev, err = parseBinary(msg, sv)
@@ -66,13 +66,13 @@ func Parse(msg *sarama.ConsumerMessage) (event.Event, error) {
 
 // lastHeader returns the value of the last header named exactly name, as the
 // Java client's Headers.lastHeader does.
-func lastHeader(headers []*sarama.RecordHeader, name string) (string, bool) {
+func lastHeader(headers []*sarama.RecordHeader, name string) ([]byte, bool) {
 	for i := len(headers) - 1; i >= 0; i-- {
 		if h := headers[i]; h != nil && string(h.Key) == name {
-			return text(h.Value), true
+			return h.Value, true
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // text decodes header bytes as UTF-8, replacing invalid sequences with
@@ -81,11 +81,13 @@ func text(b []byte) string {
 	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
 
-// mediaType strips the parameters from a content type, keeping its case as
-// the Java SDK's format lookup does.
-func mediaType(ct string) string {
-	mt, _, _ := strings.Cut(ct, ";")
-	return strings.TrimSpace(mt)
+// isStructured reports whether a content-type header's media type, without
+// its parameters and in its own case as the Java SDK's format lookup takes
+// it, is the structured JSON format's. The bytes are compared as they are:
+// invalid UTF-8, which [text] would replace, cannot match anyway.
+func isStructured(ct []byte) bool {
+	mt, _, _ := bytes.Cut(ct, []byte(";"))
+	return string(bytes.TrimSpace(mt)) == structuredType
 }
 
 // specVersion returns the context of a known spec version.
@@ -97,8 +99,19 @@ func specVersion(sv string) (spec.Version, error) {
 	return v, nil
 }
 
-func parseBinary(msg *sarama.ConsumerMessage, sv string) (event.Event, error) {
-	v, err := specVersion(sv)
+// binaryVersion is [specVersion] for a ce_specversion header value,
+// converted to a string only for the error.
+func binaryVersion(sv []byte) (spec.Version, error) {
+	for _, v := range spec.VS.Versions() {
+		if string(sv) == v.String() {
+			return v, nil
+		}
+	}
+	return specVersion(text(sv))
+}
+
+func parseBinary(msg *sarama.ConsumerMessage, sv []byte) (event.Event, error) {
+	v, err := binaryVersion(sv)
 	if err != nil {
 		return event.Event{}, err
 	}
@@ -176,7 +189,7 @@ func lowerName(name []byte) string {
 // from its string form.
 func setAttribute(ev *event.Event, v spec.Version, name, value string) error {
 	if attr := v.Attribute(name); attr != nil {
-		if err := attr.Set(ev.Context, value); err != nil {
+		if err := setKind(ev.Context, attr, value); err != nil {
 			return fmt.Errorf("attribute %s: %w", name, err)
 		}
 		return nil
@@ -185,6 +198,27 @@ func setAttribute(ev *event.Event, v spec.Version, name, value string) error {
 		return fmt.Errorf("extension name %q is not [a-z0-9]+", name)
 	}
 	return ev.Context.SetExtension(name, value)
+}
+
+// setKind sets attr from its string form. String attributes are set
+// through the context's setter, as attr.Set does after boxing the value,
+// which costs an allocation; the others go through attr.Set.
+func setKind(c event.EventContextWriter, attr spec.Attribute, value string) error {
+	switch attr.Kind() {
+	case spec.ID:
+		return c.SetID(value)
+	case spec.Source:
+		return c.SetSource(value)
+	case spec.Type:
+		return c.SetType(value)
+	case spec.DataContentType:
+		return c.SetDataContentType(value)
+	case spec.DataSchema:
+		return c.SetDataSchema(value)
+	case spec.Subject:
+		return c.SetSubject(value)
+	}
+	return attr.Set(c, value)
 }
 
 // parseStructured decodes a JSON event format envelope as the Java SDK's
