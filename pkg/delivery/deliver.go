@@ -57,10 +57,16 @@ func Deliver(ctx context.Context, s Sink, ev event.Event, p Policy) Outcome {
 		return finish(out, err)
 	}
 
+	return retryDelivery(ctx, s, ev, p, out)
+}
+
+// retryDelivery runs the retry loop after a first attempt that gave out and
+// is to be retried. Its first call of the loop's function reports that
+// attempt, so the loop's waits and ctx checks come before each retry.
+func retryDelivery(ctx context.Context, s Sink, ev event.Event, p Policy, out Outcome) Outcome {
 	b := backoffs(p, func() int { return out.Attempts })
 	first := true
 	err := retry.Do(ctx, b, func(ctx context.Context) error {
-		// The loop's first call reports the attempt made above.
 		if !first {
 			out = attempt(ctx, s, ev, p, out.Attempts+1)
 		}

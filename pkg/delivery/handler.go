@@ -43,23 +43,32 @@ func (s *handlerSink) Target() string { return "inprocess://" + s.name }
 
 // Send calls the handler once; see [NewHandlerSink].
 func (s *handlerSink) Send(ctx context.Context, ev event.Event) (Response, error) {
-	done := make(chan Response, 1)
-	go s.call(ctx, clone(ev), done)
+	c := &handlerCall{ctx: ctx, ev: clone(ev), done: make(chan struct{})}
+	go s.call(c)
 
 	select {
-	case r := <-done:
-		return r, nil
+	case <-c.done:
+		return c.r, nil
 	case <-ctx.Done():
 	}
 
 	// A handler that finished as ctx ended still counts.
 	select {
-	case r := <-done:
-		return r, nil
+	case <-c.done:
+		return c.r, nil
 	default:
 		return Response{}, fmt.Errorf("delivery: handler %s, event %s: %w",
 			s.name, ev.ID(), context.Cause(ctx))
 	}
+}
+
+// handlerCall is one call of the handler: its arguments, and its response,
+// which may be read once done is closed.
+type handlerCall struct {
+	ctx  context.Context
+	ev   event.Event
+	r    Response
+	done chan struct{}
 }
 
 // clone returns a copy of ev that the handler may change without changing
@@ -103,27 +112,31 @@ func cloneExtensions(ext map[string]any) map[string]any {
 	return c
 }
 
-// call runs the handler and always sends one Response, even when the
-// handler panics or calls runtime.Goexit.
-func (s *handlerSink) call(ctx context.Context, ev event.Event, done chan<- Response) {
-	r := Response{
-		Status: http.StatusInternalServerError,
-		Body:   []byte("handler exited without returning"),
-	}
-	defer func() { done <- r }()
+// call runs the handler and always sets c.r and closes c.done, even when
+// the handler panics or calls runtime.Goexit.
+func (s *handlerSink) call(c *handlerCall) {
+	returned := false
+	defer close(c.done)
 	defer func() {
 		if v := recover(); v != nil {
-			r.Body = fmt.Appendf(nil, "panic: %v", v)
+			c.r = Response{Status: http.StatusInternalServerError,
+				Body: fmt.Appendf(nil, "panic: %v", v)}
+		} else if !returned {
+			c.r = Response{Status: http.StatusInternalServerError,
+				Body: []byte("handler exited without returning")}
 		}
 	}()
 
-	_, err := s.h(ctx, ev)
-	r = responseFor(err)
+	_, err := s.h(c.ctx, c.ev)
+	c.r, returned = responseFor(err), true
 }
 
 // responseFor maps a handler's error to the status the CloudEvents SDK's
 // HTTP protocol would answer with.
 func responseFor(err error) Response {
+	if err == nil {
+		return Response{Status: http.StatusOK}
+	}
 	var res *cehttp.Result
 	switch {
 	case protocol.ResultAs(err, &res) && validStatus(res.StatusCode):
