@@ -173,8 +173,19 @@ func ToEvent(msg *sarama.ConsumerMessage, o Options) event.Event {
 	return ev
 }
 
-// setString sets an extension whose name is known to be valid.
+// setString sets an extension whose name is known to be [a-z0-9]+ and not
+// an attribute. On a 1.0 context whose name the SDK's
+// MaxExtensionNameLength allows it writes the map directly, which is what
+// SetExtension does for such a name and a string after checks that cannot
+// fail; otherwise SetExtension decides.
 func setString(ev *event.Event, name, value string) {
-	// The name is [a-z0-9]+ and not an attribute, so SetExtension cannot fail.
-	_ = ev.Context.SetExtension(name, value)
+	ec, ok := ev.Context.(*event.EventContextV1)
+	if !ok || (event.MaxExtensionNameLength > 0 && len(name) > event.MaxExtensionNameLength) {
+		_ = ev.Context.SetExtension(name, value)
+		return
+	}
+	if ec.Extensions == nil {
+		ec.Extensions = make(map[string]any, 4)
+	}
+	ec.Extensions[name] = value
 }

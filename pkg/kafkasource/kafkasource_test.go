@@ -204,3 +204,15 @@ func TestToEvent_Vectors(t *testing.T) {
 		})
 	}
 }
+
+// TestToEvent_MaxExtensionNameLength pins that an extension name the SDK's
+// MaxExtensionNameLength forbids is left out, as SetExtension leaves it out.
+func TestToEvent_MaxExtensionNameLength(t *testing.T) {
+	defer func(n int) { event.MaxExtensionNameLength = n }(event.MaxExtensionNameLength)
+	event.MaxExtensionNameLength = 20
+
+	ev := ToEvent(record(nil, []byte("v"), validBinary()...), vectorOptions)
+
+	assert.Equal(t, "42", ev.Extensions()[ExtOffset])
+	assert.NotContains(t, ev.Extensions(), ExtPartition)
+}
