@@ -9,6 +9,7 @@ import (
 	"mime"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"function/pkg/events"
 )
@@ -40,6 +41,11 @@ func decode[T events.Event](data []byte) (T, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
 		return v, fmt.Errorf("%w: the event has no data", ErrBadData)
+	}
+	// JSON is UTF-8 (RFC 8259); encoding/json would silently turn invalid
+	// bytes into U+FFFD, and a mail would go to an address nobody sent.
+	if !utf8.Valid(data) {
+		return v, fmt.Errorf("%w: data is not valid UTF-8", ErrBadData)
 	}
 
 	fields, err := objectFields(data)

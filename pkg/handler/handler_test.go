@@ -104,6 +104,8 @@ func TestTyped_InputClasses(t *testing.T) {
 			`field "updated_at"`},
 		{"empty id", "application/json", `{"id":"","name":"Ada"}`, 400, "empty entity id"},
 		{"no id", "application/json", `{"name":"Ada"}`, 400, "empty entity id"},
+		{"invalid UTF-8", "application/json",
+			"{\"id\":\"u-1\",\"email\":\"a\xff@example.com\"}", 400, "not valid UTF-8"},
 		{"negative version", "application/json", `{"id":"u-1","version":-1}`, 400,
 			"negative version"},
 	}
