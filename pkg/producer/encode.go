@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/IBM/sarama"
 	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
@@ -116,15 +118,30 @@ func (e encoder[T]) check(eventType string, ev T) (string, error) {
 	}
 
 	subject := ev.GetId()
-	if subject == "" {
+	switch {
+	case strings.TrimSpace(subject) == "":
 		return "", e.invalid("", errors.New("empty entity id"))
+	case !utf8.ValidString(subject):
+		// The key would keep the raw bytes while the JSON data and the
+		// CloudEvents subject carry U+FFFD: consumers would disagree.
+		return "", e.invalid(shorten(subject), errors.New("entity id is not valid UTF-8"))
 	}
 	if v, ok := any(ev).(validator); ok {
 		if err := v.Validate(); err != nil {
-			return "", e.invalid(subject, err)
+			return "", e.invalid(shorten(subject), err)
 		}
 	}
 	return subject, nil
+}
+
+// shorten cuts an entity id for an error message, so an oversized id does
+// not fill the logs.
+func shorten(id string) string {
+	const max = 64
+	if len(id) <= max {
+		return id
+	}
+	return id[:max] + fmt.Sprintf("...(%d bytes)", len(id))
 }
 
 func (e encoder[T]) invalid(subject string, err error) error {

@@ -43,7 +43,7 @@ type TooLargeError struct {
 // Error describes the refused record.
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("producer: topic %s: event for subject %q is %d bytes, over the %d-byte "+
-		"limit (PRODUCER_MAX_MESSAGE_BYTES)", e.Topic, e.Subject, e.Size, e.Limit)
+		"limit (PRODUCER_MAX_MESSAGE_BYTES)", e.Topic, shorten(e.Subject), e.Size, e.Limit)
 }
 
 // Is reports whether target is [ErrTooLarge].

@@ -274,6 +274,14 @@ func TestSend_InvalidEventRejected(t *testing.T) {
 			_, err := ptrs.Send(t.Context(), "t", nil)
 			return err
 		}},
+		{"blank id", "empty entity id", func() error {
+			_, err := users.Send(t.Context(), events.TypeUserCreated, user("  ", 1))
+			return err
+		}},
+		{"id not UTF-8", "entity id is not valid UTF-8", func() error {
+			_, err := users.Send(t.Context(), events.TypeUserCreated, user("u-\xff", 1))
+			return err
+		}},
 		{"empty id through a pointer", "empty entity id", func() error {
 			_, err := ptrs.Send(t.Context(), "t", &ptrEvent{})
 			return err
