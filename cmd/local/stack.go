@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -92,18 +93,17 @@ func (s *stack) run(ctx context.Context, ready func()) error {
 		defer s.broker.Close()
 	}
 
-	fnCtx, stopFunction := context.WithCancel(context.WithoutCancel(ctx))
-	fnDone, err := s.startFunction(fnCtx)
+	stopFunction, err := s.startFunction(ctx)
 	if err != nil {
-		stopFunction()
 		return err
 	}
 
 	// The dispatchers stop first, so no delivery is cut off by a function
 	// that is already gone; the function then finishes its own requests.
 	dispErr := s.runDispatchers(ctx, ready)
-	stopFunction()
-	fnErr := <-fnDone
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	fnErr := stopFunction(stopCtx)
 	s.log.Info("stack stopped")
 	return errors.Join(dispErr, fnErr)
 }
@@ -161,18 +161,19 @@ func ensureTopics(kc kafka.Config, topics map[string]int32) error {
 	return nil
 }
 
-// startFunction serves the function with the knative func-go runtime, as
-// the cluster does, and waits until its readiness probe answers. The
-// returned channel yields the runtime's error once fnCtx ends.
-func (s *stack) startFunction(fnCtx context.Context) (<-chan error, error) {
+// startFunction starts the function and serves it with the knative func-go
+// runtime's HTTP handler (health endpoints and CloudEvents receiver), the one
+// the deployed image serves. The stack runs the lifecycle itself rather than
+// through the runtime's Start, which stops the server on the first Ctrl-C
+// while the dispatchers still deliver. The returned func stops the server,
+// letting requests finish, then the function.
+func (s *stack) startFunction(ctx context.Context) (func(context.Context) error, error) {
 	if err := os.MkdirAll(s.cfg.StateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("LOCAL_STATE_DIR: %w", err)
 	}
-	// The func-go runtime reads its address from the environment only, and
-	// the function reads its own settings there too: the stack's state
-	// folder fills in the paths the user did not set.
+	// The function reads its settings from the environment: the stack's
+	// state folder fills in the paths the user did not set.
 	env := map[string]string{
-		"LISTEN_ADDRESS":  s.cfg.FunctionAddress,
 		"DATABASE_PATH":   filepath.Join(s.cfg.StateDir, "users.db"),
 		"MAIL_OUTBOX_DIR": filepath.Join(s.cfg.StateDir, "outbox"),
 		// The dispatchers log each delivery; the function logs only what
@@ -180,7 +181,7 @@ func (s *stack) startFunction(fnCtx context.Context) (<-chan error, error) {
 		"LOG_LEVEL": "info",
 	}
 	for k, v := range env {
-		if _, set := os.LookupEnv(k); set && k != "LISTEN_ADDRESS" {
+		if _, set := os.LookupEnv(k); set {
 			continue
 		}
 		if err := os.Setenv(k, v); err != nil {
@@ -188,20 +189,35 @@ func (s *stack) startFunction(fnCtx context.Context) (<-chan error, error) {
 		}
 	}
 
+	l, err := net.Listen("tcp", s.cfg.FunctionAddress)
+	if err != nil {
+		return nil, fmt.Errorf("FUNCTION_ADDRESS: %w", err)
+	}
+	f := function.New()
+	if err := f.Start(ctx, nil); err != nil {
+		_ = l.Close()
+		return nil, err
+	}
 	// The runtime's own zerolog lines would repeat, in another format, what
 	// the stack logs.
 	fnruntime.SetLogLevel(fnruntime.LogWarn)
-	done := make(chan error, 1)
-	go func() { done <- fnruntime.New(function.New()).Start(fnCtx) }()
+	svc := fnruntime.New(f)
+	served := make(chan error, 1)
+	go func() { served <- svc.Serve(l) }()
 
 	url := "http://" + s.cfg.FunctionAddress
-	if err := waitReady(fnCtx, url+"/health/readiness", done); err != nil {
-		return nil, err
+	if err := waitReady(ctx, url+"/health/readiness", served); err != nil {
+		_ = svc.Close()
+		return nil, errors.Join(err, f.Stop(ctx))
 	}
 	s.log.Info("function ready", "url", url,
 		"outbox", absPath(os.Getenv("MAIL_OUTBOX_DIR")),
 		"database", absPath(os.Getenv("DATABASE_PATH")))
-	return done, nil
+
+	return func(ctx context.Context) error {
+		err := svc.Shutdown(ctx)
+		return errors.Join(err, f.Stop(ctx))
+	}, nil
 }
 
 // waitReady polls a readiness URL until it answers 200, the runtime exits,
@@ -222,7 +238,7 @@ func waitReady(ctx context.Context, url string, exited <-chan error) error {
 		}
 		select {
 		case err := <-exited:
-			return fmt.Errorf("function exited before it was ready: %w", err)
+			return fmt.Errorf("function server stopped before it was ready: %w", err)
 		case <-ctx.Done():
 			return fmt.Errorf("function not ready at %s: %w", url, ctx.Err())
 		case <-tick.C:

@@ -96,6 +96,22 @@ func TestStack_BadInputDeadLettered(t *testing.T) {
 	stop()
 }
 
+// TestStack_FunctionAddressInUse pins that a taken FUNCTION_ADDRESS fails
+// the start at once, naming the variable, instead of delivering to whatever
+// else listens there.
+func TestStack_FunctionAddressInUse(t *testing.T) {
+	s, _ := newTestStack(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	s.cfg.FunctionAddress = l.Addr().String()
+
+	err = s.run(t.Context(), func() { t.Error("stack reported ready") })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "FUNCTION_ADDRESS")
+	assert.Contains(t, err.Error(), "address already in use")
+}
+
 var warnOnly = &slog.HandlerOptions{Level: slog.LevelInfo}
 
 // newTestStack returns a stack on the test's Kafka (embedded or
