@@ -30,7 +30,8 @@ func newRunCommand() *cobra.Command {
 				return err
 			}
 			return s.run(cmd.Context(), func() {
-				s.log.Info("stack ready: publish with `go run ./cmd/local publish`, stop with Ctrl-C")
+				s.log.Info("stack ready", "publish", "go run ./cmd/local publish",
+					"stop", "Ctrl-C")
 			})
 		},
 	}
