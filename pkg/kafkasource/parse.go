@@ -54,7 +54,7 @@ func Parse(msg *sarama.ConsumerMessage) (event.Event, error) {
 	default:
 		err = errors.New("no structured content-type and no ce_specversion header")
 	}
-	if err == nil {
+	if err == nil && !plainlyValid(ev) {
 		err = ev.Validate()
 	}
 	if err != nil {
@@ -365,4 +365,44 @@ func isJSON(ct string) bool {
 	major, _, _ := strings.Cut(mt, "/")
 	return mt == "application/json" || mt == "text/json" ||
 		((major == "application" || major == "text") && strings.HasSuffix(mt, "+json"))
+}
+
+// plainlyValid reports whether ev, a 1.0 event, passes event.Validate by
+// checks that allocate nothing: a non-blank id and type, a source with a
+// scheme, host or path, a datacontenttype that is a bare type/subtype of
+// token characters, an absolute dataschema and a non-blank subject. When it
+// reports false, event.Validate decides and gives the error.
+func plainlyValid(ev event.Event) bool {
+	ec, ok := ev.Context.(*event.EventContextV1)
+	if !ok || len(ev.FieldErrors) > 0 {
+		return false
+	}
+	src := ec.Source.URL
+	return !blank(ec.ID) && !blank(ec.Type) &&
+		(src.Scheme != "" || src.Host != "" || src.Path != "") &&
+		(ec.DataContentType == nil || bareMediaType(strings.TrimSpace(*ec.DataContentType))) &&
+		(ec.DataSchema == nil || ec.DataSchema.IsAbs()) &&
+		(ec.Subject == nil || !blank(*ec.Subject))
+}
+
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
+
+// bareMediaType reports whether ct is type/subtype of RFC 2045 token
+// characters without parameters, which mime.ParseMediaType accepts.
+func bareMediaType(ct string) bool {
+	typ, sub, ok := strings.Cut(ct, "/")
+	return ok && isToken(typ) && isToken(sub)
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -1,10 +1,13 @@
 package kafkasource
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/IBM/sarama"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -203,4 +206,68 @@ func TestParse_BinaryOverStructuredFallback(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "text/plain", ev.DataContentType())
 	assert.Equal(t, "x", strings.TrimSpace(string(ev.Data())))
+}
+
+// TestPlainlyValid_ImpliesValidate pins that every event the allocation-free
+// check accepts also passes event.Validate, and that it accepts the common
+// binary event.
+func TestPlainlyValid_ImpliesValidate(t *testing.T) {
+	contentTypes := []string{"application/json", " text/plain ", "a/b/c", "/json", "json/",
+		"application/json; charset=utf-8", "x", "ä/b", "a b/c", "a/b\t", "a/\"b\"", ""}
+	sources := []string{"/s", "https://h", "urn:x", "#frag", "?q", " "}
+	var accepted int
+	for _, ct := range contentTypes {
+		for _, src := range sources {
+			ev := event.New()
+			ev.SetID("1")
+			ev.SetType("t")
+			ev.SetSource(src)
+			ev.Context.(*event.EventContextV1).DataContentType = &ct
+			if plainlyValid(ev) {
+				accepted++
+				assert.NoError(t, ev.Validate(), "content type %q, source %q", ct, src)
+			}
+		}
+	}
+	assert.Positive(t, accepted)
+
+	msg := record(nil, []byte("{}"), validBinary("content-type", "application/json",
+		"ce_subject", "s", "ce_dataschema", "https://example.com/s")...)
+	ev, err := Parse(msg)
+	require.NoError(t, err)
+	assert.True(t, plainlyValid(ev))
+}
+
+// TestPlainlyValid_Rejects pins that the check leaves to event.Validate the
+// events it cannot vouch for.
+func TestPlainlyValid_Rejects(t *testing.T) {
+	base := func() event.Event {
+		ev := event.New()
+		ev.SetID("1")
+		ev.SetType("t")
+		ev.SetSource("/s")
+		return ev
+	}
+	v1 := func(ev *event.Event) *event.EventContextV1 { return ev.Context.(*event.EventContextV1) }
+	blankSubject, relSchema := " ", &types.URI{URL: url.URL{Path: "rel"}}
+	tests := map[string]func(ev *event.Event){
+		"blank id":        func(ev *event.Event) { ev.SetID(" ") },
+		"blank type":      func(ev *event.Event) { ev.SetType("\t") },
+		"empty source":    func(ev *event.Event) { ev.SetSource("") },
+		"blank subject":   func(ev *event.Event) { v1(ev).Subject = &blankSubject },
+		"relative schema": func(ev *event.Event) { v1(ev).DataSchema = relSchema },
+		"content type with params": func(ev *event.Event) {
+			ev.SetDataContentType("text/plain; charset=utf-8")
+		},
+		"field errors": func(ev *event.Event) { ev.FieldErrors = map[string]error{"x": assert.AnError} },
+		"0.3 context":  func(ev *event.Event) { ev.Context = ev.Context.AsV03() },
+	}
+	for name, change := range tests {
+		t.Run(name, func(t *testing.T) {
+			ev := base()
+			require.True(t, plainlyValid(ev))
+			change(&ev)
+			assert.False(t, plainlyValid(ev))
+		})
+	}
 }
