@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -41,8 +43,10 @@ type validator interface {
 type encoder[T events.Event] struct {
 	topic string
 	// source is boxed once: every record carries the same value.
-	source  any
-	types   []string
+	source any
+	types  []string
+	// boxed holds each of types as an any, boxed once.
+	boxed   []any
 	nilable bool
 	now     func() time.Time
 }
@@ -64,6 +68,7 @@ func newEncoder[T events.Event](cfg Config, eventTypes []string) (encoder[T], er
 		topic:   cfg.Topic,
 		source:  any(source.String()),
 		types:   slices.Clone(eventTypes),
+		boxed:   boxAll(eventTypes),
 		nilable: kind != reflect.Struct && kind != reflect.String,
 		now:     time.Now,
 	}, nil
@@ -80,29 +85,83 @@ func (e encoder[T]) encode(
 	if err != nil {
 		return nil, err
 	}
-	data, err := json.Marshal(ev)
+	jb := jsonBufs.Get().(*jsonBuffer)
+	defer jb.release()
+	data, err := jb.marshal(ev)
 	if err != nil {
 		return nil, e.invalid(subject, fmt.Errorf("marshal data: %w", err))
 	}
 
-	ce := &cloudEvent{
-		id:        uuid.NewString(),
-		source:    e.source,
-		eventType: eventType,
-		subject:   subject,
-		time:      types.Timestamp{Time: e.now()},
-		data:      data,
-	}
-	msg := &sarama.ProducerMessage{
+	// One allocation for the record and the event it is written from.
+	rec := &struct {
+		msg sarama.ProducerMessage
+		ce  cloudEvent
+	}{msg: sarama.ProducerMessage{
 		Topic:    e.topic,
 		Key:      sarama.StringEncoder(subject),
 		Metadata: pend,
-	}
-	if err := kafka_sarama.WriteProducerMessage(skipKeyMapping, ce, msg); err != nil {
+	}}
+	id := uuid.NewString()
+	rec.ce.init(id, e.source, e.boxedType(eventType), subject, e.now(), data)
+	msg := &rec.msg
+	if err := kafka_sarama.WriteProducerMessage(skipKeyMapping, &rec.ce, msg); err != nil {
 		return nil, e.invalid(subject, fmt.Errorf("encode cloudevent: %w", err))
 	}
-	pend.receipt = Receipt{ID: ce.id, Subject: subject, Topic: e.topic}
+	// The writer copied the data out of the pooled buffer: drop it.
+	rec.ce.data = nil
+	rec.ce.reader.Reset(nil)
+	pend.receipt = Receipt{ID: id, Subject: subject, Topic: e.topic}
 	return msg, nil
+}
+
+// boxedType returns eventType as an any, without allocating when it is one
+// of the accepted types.
+func (e encoder[T]) boxedType(eventType string) any {
+	if i := slices.Index(e.types, eventType); i >= 0 {
+		return e.boxed[i]
+	}
+	return eventType
+}
+
+func boxAll(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// maxPooledJSON is the largest JSON buffer kept for reuse, so one huge event
+// does not pin its buffer.
+const maxPooledJSON = 64 << 10
+
+// jsonBuffer marshals events into a reused buffer. The writer copies the
+// data into the record, so the JSON itself need not be allocated per send.
+type jsonBuffer struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonBufs = sync.Pool{New: func() any {
+	jb := &jsonBuffer{}
+	jb.enc = json.NewEncoder(&jb.buf)
+	return jb
+}}
+
+// marshal returns v's JSON as [json.Marshal] writes it, valid until release.
+func (jb *jsonBuffer) marshal(v any) ([]byte, error) {
+	jb.buf.Reset()
+	if err := jb.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	data := jb.buf.Bytes()
+	return data[:len(data)-1], nil // Encode ends the value with a newline.
+}
+
+func (jb *jsonBuffer) release() {
+	if jb.buf.Cap() <= maxPooledJSON {
+		jsonBufs.Put(jb)
+	}
 }
 
 // check validates the type and event and returns the entity id.

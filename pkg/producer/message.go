@@ -3,6 +3,7 @@ package producer
 import (
 	"bytes"
 	"context"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/binding/spec"
@@ -15,13 +16,28 @@ import (
 // kafka_sarama's writer. It encodes exactly as an [event.Event] with the same
 // attributes would (the tests compare the two), without building the
 // general-purpose event and its maps on every send.
+//
+// The string attributes are boxed once per event (the subject serves as both
+// subject and partitionkey), and the time is formatted once, exactly as the
+// SDK formats a [types.Timestamp], so the SDK's writer does not box or format
+// them again for every header.
 type cloudEvent struct {
-	id        string
+	id        any
 	source    any
-	eventType string
-	subject   string
+	eventType any
+	subject   any
 	time      types.Timestamp
+	timeText  any
 	data      []byte
+	// reader hands data to the writer without allocating a reader per send.
+	reader bytes.Reader
+}
+
+// init sets the event's attributes, boxed for the writer, and its data.
+func (c *cloudEvent) init(id string, source, eventType any, subject string, at time.Time,
+	data []byte) {
+	*c = cloudEvent{id: id, source: source, eventType: eventType, subject: subject,
+		time: types.Timestamp{Time: at}, timeText: types.FormatTime(at), data: data}
 }
 
 var (
@@ -41,7 +57,7 @@ func (*cloudEvent) ReadStructured(context.Context, binding.StructuredWriter) err
 // partitionkey extension (the entity id), then the JSON data.
 func (c *cloudEvent) ReadBinary(_ context.Context, w binding.BinaryWriter) error {
 	for _, a := range spec.V1.Attributes() {
-		if v := c.attribute(a.Kind()); v != nil {
+		if v := c.binaryAttribute(a.Kind()); v != nil {
 			if err := w.SetAttribute(a, v); err != nil {
 				return err
 			}
@@ -50,7 +66,8 @@ func (c *cloudEvent) ReadBinary(_ context.Context, w binding.BinaryWriter) error
 	if err := w.SetExtension(partitionKeyExtension, c.subject); err != nil {
 		return err
 	}
-	return w.SetData(bytes.NewReader(c.data))
+	c.reader.Reset(c.data)
+	return w.SetData(&c.reader)
 }
 
 // GetAttribute returns the attribute of kind k and its value, nil when unset.
@@ -68,6 +85,15 @@ func (c *cloudEvent) GetExtension(name string) any {
 
 // Finish does nothing: the event holds no resources.
 func (*cloudEvent) Finish(error) error { return nil }
+
+// binaryAttribute is the value ReadBinary writes: the attribute, with the
+// time already in its canonical text.
+func (c *cloudEvent) binaryAttribute(k spec.Kind) any {
+	if k == spec.Time {
+		return c.timeText
+	}
+	return c.attribute(k)
+}
 
 func (c *cloudEvent) attribute(k spec.Kind) any {
 	switch k {
