@@ -172,14 +172,18 @@ func (p *Producer[T]) Topic() string { return p.topic }
 // [Config.SendTimeout]; an error that says the outcome is unknown means the
 // record was handed to the broker and may still be written.
 func (p *Producer[T]) Send(ctx context.Context, eventType string, ev T) (Receipt, error) {
-	ctx, cancel := p.bound(ctx)
-	defer cancel()
+	expiry := p.expiry(ctx)
+	defer expiry.release()
 
-	pend, err := p.submit(ctx, eventType, ev)
+	msg, pend, err := p.prepare(eventType, ev)
 	if err != nil {
 		return Receipt{}, err
 	}
-	return p.wait(ctx, pend)
+	if err := p.enqueue(ctx, expiry.C(), msg, pend); err != nil {
+		pend.release()
+		return Receipt{}, err
+	}
+	return p.wait(ctx, expiry.C(), pend)
 }
 
 // SendAll writes every event of evs as one CloudEvent of the given type and
@@ -205,7 +209,7 @@ func (p *Producer[T]) SendAll(ctx context.Context, eventType string, evs []T) []
 	for i, s := range slots {
 		results[i].Err = s.err
 		if s.pend != nil {
-			results[i].Receipt, results[i].Err = p.wait(ctx, s.pend)
+			results[i].Receipt, results[i].Err = p.wait(ctx, nil, s.pend)
 		}
 	}
 	return results
@@ -252,9 +256,48 @@ func (p *Producer[T]) enqueueSlot(ctx context.Context, s *slot) {
 	if s.err != nil {
 		return
 	}
-	if s.err = p.enqueue(ctx, s.msg, s.pend); s.err != nil {
+	if s.err = p.enqueue(ctx, nil, s.msg, s.pend); s.err != nil {
 		s.pend.release()
 		s.pend = nil
+	}
+}
+
+// expiry is the timer of one Send: it fires after [Config.SendTimeout].
+// A nil expiry never fires: the caller's context ends first.
+type expiry struct{ t *time.Timer }
+
+// timers are reused across sends: a context with a timeout per send costs
+// allocations and a registration with the caller's context.
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// expiry starts the timer of one Send, unless ctx already ends sooner.
+func (p *Producer[T]) expiry(ctx context.Context) expiry {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= p.timeout {
+		return expiry{}
+	}
+	t := timers.Get().(*time.Timer)
+	t.Reset(p.timeout)
+	return expiry{t}
+}
+
+// C returns the channel the timer fires on, nil for a nil expiry.
+func (e expiry) C() <-chan time.Time {
+	if e.t == nil {
+		return nil
+	}
+	return e.t.C
+}
+
+// release stops the timer and returns it for reuse. Since Go 1.23 a stopped
+// timer delivers no stale value after its next Reset.
+func (e expiry) release() {
+	if e.t != nil {
+		e.t.Stop()
+		timers.Put(e.t)
 	}
 }
 
@@ -266,13 +309,13 @@ func (p *Producer[T]) bound(ctx context.Context) (context.Context, context.Cance
 	return context.WithTimeout(ctx, p.timeout)
 }
 
-// submit encodes ev and hands the record to sarama.
+// submit encodes ev and hands the record to sarama unless ctx ends first.
 func (p *Producer[T]) submit(ctx context.Context, eventType string, ev T) (*pending, error) {
 	msg, pend, err := p.prepare(eventType, ev)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.enqueue(ctx, msg, pend); err != nil {
+	if err := p.enqueue(ctx, nil, msg, pend); err != nil {
 		pend.release()
 		return nil, err
 	}
@@ -309,9 +352,11 @@ func (p *Producer[T]) checkSize(msg *sarama.ProducerMessage, pend *pending) erro
 	return nil
 }
 
-// enqueue hands msg to sarama unless p is closing or ctx ends first.
+// enqueue hands msg to sarama unless p is closing, ctx ends or expired
+// fires first.
 func (p *Producer[T]) enqueue(
 	ctx context.Context,
+	expired <-chan time.Time,
 	msg *sarama.ProducerMessage,
 	pend *pending,
 ) error {
@@ -334,23 +379,41 @@ func (p *Producer[T]) enqueue(
 	case <-ctx.Done():
 		p.settled()
 		return p.sendError(pend, "not sent", ctx.Err())
+	case <-expired:
+		p.settled()
+		return p.sendError(pend, "not sent", context.DeadlineExceeded)
 	}
 }
 
-// wait returns pend's outcome, or gives up when ctx ends. Giving up leaves
-// pend to the delivery loop, which logs its late outcome.
-func (p *Producer[T]) wait(ctx context.Context, pend *pending) (Receipt, error) {
+// wait returns pend's outcome, or gives up when ctx ends or expired fires.
+// Giving up leaves pend to the delivery loop, which logs its late outcome.
+func (p *Producer[T]) wait(
+	ctx context.Context,
+	expired <-chan time.Time,
+	pend *pending,
+) (Receipt, error) {
 	var d delivery
 	select {
 	case d = <-pend.done:
 	case <-ctx.Done():
-		if pend.abandon() {
-			return Receipt{}, p.sendError(pend, "outcome unknown, it may still be written",
-				ctx.Err())
-		}
-		d = <-pend.done
+		return p.giveUp(pend, ctx.Err())
+	case <-expired:
+		return p.giveUp(pend, context.DeadlineExceeded)
 	}
+	return p.outcome(pend, d)
+}
 
+// giveUp abandons pend because of err, unless its outcome came first.
+func (p *Producer[T]) giveUp(pend *pending, err error) (Receipt, error) {
+	if pend.abandon() {
+		return Receipt{}, p.sendError(pend, "outcome unknown, it may still be written", err)
+	}
+	return p.outcome(pend, <-pend.done)
+}
+
+// outcome turns the delivery of pend into a receipt or an error, and
+// releases pend.
+func (p *Producer[T]) outcome(pend *pending, d delivery) (Receipt, error) {
 	r := pend.receipt
 	pend.release()
 	if d.err != nil {
