@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/IBM/sarama"
@@ -77,4 +78,23 @@ func encoded(t *testing.T, e sarama.Encoder) []byte {
 	b, err := e.Encode()
 	require.NoError(t, err)
 	return b
+}
+
+// TestEncode_RecordsKeepTheirOwnData pins down that a record's value does not
+// share the reused JSON buffer: encoding the next event leaves it unchanged.
+func TestEncode_RecordsKeepTheirOwnData(t *testing.T) {
+	enc, err := newEncoder[events.UserEvent](validConfig(), nil)
+	require.NoError(t, err)
+	first, second := user("user-00", 1), user("user-01", 2)
+	want, err := json.Marshal(first)
+	require.NoError(t, err)
+
+	msg, err := enc.encode(events.TypeUserCreated, first, newPending())
+	require.NoError(t, err)
+	for range 3 {
+		_, err = enc.encode(events.TypeUserUpdated, second, newPending())
+		require.NoError(t, err)
+	}
+
+	assert.Equal(t, want, encoded(t, msg.Value))
 }
