@@ -371,6 +371,11 @@ func (p *Producer[T]) enqueue(
 	}
 	p.inFlight.Add(1)
 	select {
+	case p.async.Input() <- msg: // The common case, without locking four channels.
+		return nil
+	default:
+	}
+	select {
 	case p.async.Input() <- msg:
 		return nil
 	case <-p.closing:
@@ -392,6 +397,11 @@ func (p *Producer[T]) wait(
 	expired <-chan time.Time,
 	pend *pending,
 ) (Receipt, error) {
+	select {
+	case d := <-pend.done: // Already delivered, as most of a SendAll batch are.
+		return p.outcome(pend, d)
+	default:
+	}
 	var d delivery
 	select {
 	case d = <-pend.done:
