@@ -87,7 +87,7 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
-// BenchmarkSend measures Send from 64 senders and SendAll in batches of 1000
+// BenchmarkSend measures Send alone and from 64 senders, and SendAll in batches of 1000
 // per event, with the allocations of the whole process (client and embedded
 // broker) per event.
 func BenchmarkSend(b *testing.B) {
@@ -99,7 +99,8 @@ func BenchmarkSend(b *testing.B) {
 	b.Cleanup(func() { _ = p.Close(context.Background()) })
 
 	for name, send := range map[string]func(testing.TB, int){
-		"concurrent64": typedConc(p, evs), "batch1000": typedBatch(p, evs),
+		"sequential": typedSeq(p, evs), "concurrent64": typedConc(p, evs),
+		"batch1000": typedBatch(p, evs),
 	} {
 		b.Run(name, func(b *testing.B) {
 			send(b, benchBatch)
