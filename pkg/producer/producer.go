@@ -172,18 +172,18 @@ func (p *Producer[T]) Topic() string { return p.topic }
 // [Config.SendTimeout]; an error that says the outcome is unknown means the
 // record was handed to the broker and may still be written.
 func (p *Producer[T]) Send(ctx context.Context, eventType string, ev T) (Receipt, error) {
-	expiry := p.expiry(ctx)
-	defer expiry.release()
+	exp := p.expiry(ctx)
+	defer exp.release()
 
 	msg, pend, err := p.prepare(eventType, ev)
 	if err != nil {
 		return Receipt{}, err
 	}
-	if err := p.enqueue(ctx, expiry.C(), msg, pend); err != nil {
+	if err := p.enqueue(ctx, exp.C(), msg, pend); err != nil {
 		pend.release()
 		return Receipt{}, err
 	}
-	return p.wait(ctx, expiry.C(), pend)
+	return p.wait(ctx, exp.C(), pend)
 }
 
 // SendAll writes every event of evs as one CloudEvent of the given type and
