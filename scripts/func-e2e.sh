@@ -41,8 +41,16 @@ work=""
 run_pid=""
 port=""
 
+last_pass=$SECONDS
+
 step() { printf '\n==> %s\n' "$*"; }
-pass() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
+
+# pass reports a check that held, with the seconds since the previous one.
+pass() {
+	passed=$((passed + 1))
+	printf 'ok   %s (%ds)\n' "$*" $((SECONDS - last_pass))
+	last_pass=$SECONDS
+}
 
 # fail reports a failed check, prints the named log files, and exits.
 fail() {
@@ -187,7 +195,7 @@ step_run() {
 		[ "$SECONDS" -lt "$deadline" ] || fail "func run: not ready in time" "$work/logs/run.log"
 		sleep 1
 	done
-	pass "func run: function ready on port $port (pid $run_pid)"
+	pass "func run: function ready on port $port, pid $run_pid"
 
 	local probe code
 	for probe in readiness liveness; do
@@ -318,7 +326,9 @@ main() {
 	# says `builder: host` every command needs it. The function's go.mod asks
 	# for go > 1.21 and modules the scaffold's go.mod lacks: -mod=mod lets
 	# the scaffold's go build resolve them.
-	export FUNC_ENABLE_HOST_BUILDER=true
+	# CGO_ENABLED=0 as the host builder sets it, so that `func run`'s go build
+	# reuses the linux/amd64 build's cache instead of compiling it all again.
+	export FUNC_ENABLE_HOST_BUILDER=true CGO_ENABLED=0
 	GOFLAGS="$(go env GOFLAGS) -mod=mod"
 	export GOFLAGS
 
