@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # func-e2e.sh: prove that the real knative func CLI builds, runs and invokes
 # this function, with no container engine. The CLI is the version that
-# tools/go.mod pins (see the README's "Knative func CLI" section).
+# tools/go.mod pins (see "Knative func CLI compatibility" in the README).
 #
 # Usage: scripts/func-e2e.sh [--tools-only] [FUNCTION_DIR]
 #
