@@ -134,8 +134,22 @@ func (c Config) saramaConfig() (*sarama.Config, error) {
 	sc.Producer.Return.Successes = true
 	sc.Producer.Return.Errors = true
 	sc.Producer.Timeout = min(c.SendTimeout, c.RequestTimeout)
+	// A leader election (a new topic, a broker restart) answers
+	// NOT_LEADER_FOR_PARTITION for a few seconds; sarama's default of three
+	// retries 100 ms apart gives up long before SendTimeout. The idempotent
+	// producer keeps a key's order across retries, so retry with backoff
+	// (0.1 s doubling to 2 s, about 13 s in all); Send's own timer still
+	// bounds the caller's wait.
+	sc.Producer.Retry.Max = 10
+	sc.Producer.Retry.BackoffFunc = retryBackoff
 	// Room for a SendAll batch of a thousand events in each of sarama's
 	// pipeline stages, so the caller rarely waits to enqueue.
 	sc.ChannelBufferSize = 1024
 	return sc, nil
+}
+
+// retryBackoff is the wait before sarama's retry n (1-based) of a record:
+// 100 ms doubling per retry, at most 2 s.
+func retryBackoff(retries, _ int) time.Duration {
+	return min(100*time.Millisecond<<max(retries-1, 0), 2*time.Second)
 }

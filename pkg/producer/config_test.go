@@ -173,3 +173,18 @@ func closedAddr(t *testing.T) string {
 	require.NoError(t, l.Close())
 	return addr
 }
+
+// TestRetryBackoff pins the wait between sarama's retries of a record: it
+// doubles from 100 ms and stops growing at 2 s, so ten retries ride out a
+// leader election of about 13 s.
+func TestRetryBackoff(t *testing.T) {
+	want := []time.Duration{100, 200, 400, 800, 1600, 2000, 2000}
+	var total time.Duration
+	for i, w := range want {
+		assert.Equal(t, w*time.Millisecond, retryBackoff(i+1, 10), "retry %d", i+1)
+	}
+	for n := 1; n <= 10; n++ {
+		total += retryBackoff(n, 10)
+	}
+	assert.Equal(t, 13100*time.Millisecond, total)
+}
