@@ -71,7 +71,9 @@ func build(m Message) (*gomail.Msg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: sender %q: %w", ErrInvalidMessage, m.From, err)
 	}
-	if _, err := netmail.ParseAddress(m.To); err != nil || strings.ContainsAny(m.To, "<>") {
+	// The recipient is a bare address: no display name, no angle brackets,
+	// no surrounding blanks (go-mail refuses those with a confusing error).
+	if to, err := netmail.ParseAddress(m.To); err != nil || to.Address != m.To {
 		return nil, fmt.Errorf("%w: recipient %q is not an e-mail address", ErrInvalidMessage,
 			m.To)
 	}

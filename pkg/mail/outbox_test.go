@@ -7,6 +7,7 @@ import (
 	netmail "net/mail"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,6 +118,8 @@ func TestOutbox_InvalidMessages(t *testing.T) {
 		"bad recipient":     func(m *mail.Message) { m.To = "not-an-address" },
 		"two recipients":    func(m *mail.Message) { m.To = "a@example.com, b@example.com" },
 		"recipient w/ name": func(m *mail.Message) { m.To = "Eve <eve@example.com>" },
+		"angle brackets":    func(m *mail.Message) { m.To = "<eve@example.com>" },
+		"blanks around":     func(m *mail.Message) { m.To = "  eve@example.com  " },
 	}
 	for name, mutate := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -127,6 +130,9 @@ func TestOutbox_InvalidMessages(t *testing.T) {
 			err := o.Send(context.Background(), m)
 
 			assert.ErrorIs(t, err, mail.ErrInvalidMessage)
+			if strings.HasPrefix(name, "recipient") || name == "blanks around" {
+				assert.ErrorContains(t, err, "is not an e-mail address")
+			}
 			assert.Empty(t, emlFiles(t, o.Dir()))
 		})
 	}
