@@ -131,21 +131,31 @@ func (s *handlerSink) call(c *handlerCall) {
 	c.r, returned = responseFor(err), true
 }
 
-// responseFor maps a handler's error to the status the CloudEvents SDK's
-// HTTP protocol would answer with.
+// responseFor maps a handler's error to the response the CloudEvents SDK's
+// HTTP protocol would give: its status, and the error text as the body.
 func responseFor(err error) Response {
-	if err == nil {
-		return Response{Status: http.StatusOK}
+	status := StatusOf(err)
+	if status == http.StatusOK {
+		return Response{Status: status}
 	}
-	var res *cehttp.Result
-	switch {
-	case protocol.ResultAs(err, &res) && validStatus(res.StatusCode):
-		return Response{Status: res.StatusCode, Body: []byte(err.Error())}
-	case protocol.IsACK(err):
-		return Response{Status: http.StatusOK}
-	default:
-		return Response{Status: http.StatusInternalServerError, Body: []byte(err.Error())}
-	}
+	return Response{Status: status, Body: []byte(err.Error())}
 }
 
-func validStatus(code int) bool { return code >= 100 && code <= 999 }
+// StatusOf returns the HTTP status the CloudEvents HTTP receiver (and so the
+// knative func-go runtime) answers a handler's error with: 200 for nil or an
+// ACK receipt, the status of the CloudEvents HTTP result in err's chain when
+// it holds one between 101 and 599, and 500 for any other error.
+func StatusOf(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+
+	var r *cehttp.Result
+	if protocol.ResultAs(err, &r) && r.StatusCode > 100 && r.StatusCode < 600 {
+		return r.StatusCode
+	}
+	if protocol.IsACK(err) {
+		return http.StatusOK
+	}
+	return http.StatusInternalServerError
+}

@@ -1,11 +1,11 @@
 package handler
 
 import (
-	"errors"
 	"net/http"
 
-	"github.com/cloudevents/sdk-go/v2/protocol"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"function/pkg/delivery"
 )
 
 // The statuses this package gives failures. A KafkaSource (and the local
@@ -87,36 +87,13 @@ func Permanent(err error) error { return WithStatus(StatusPermanent, err) }
 func Transient(err error) error { return WithStatus(StatusTransient, err) }
 
 // StatusOf returns the HTTP status a handler's error is answered with, the
-// way the CloudEvents HTTP receiver computes it: 200 for nil or an ACK
-// receipt, the status of the CloudEvents HTTP result in err's chain when it
-// holds one between 101 and 599, and 500 for any other error.
-func StatusOf(err error) int {
-	if err == nil {
-		return http.StatusOK
-	}
+// way the CloudEvents HTTP receiver computes it (see [delivery.StatusOf]).
+func StatusOf(err error) int { return delivery.StatusOf(err) }
 
-	var r *cehttp.Result
-	if errors.As(err, &r) && r.StatusCode > 100 && r.StatusCode < 600 {
-		return r.StatusCode
-	}
-	if protocol.IsACK(err) {
-		return http.StatusOK
-	}
-	return http.StatusInternalServerError
-}
-
-// IsPermanent reports whether err is answered with a status a KafkaSource
-// does not retry, so its event goes to the dead-letter sink: a 4xx other
-// than 404, 408, 409 and 429. It is false for nil.
+// IsPermanent reports whether err is answered with a 4xx that a KafkaSource
+// does not retry (see [delivery.Retryable]), so its event goes to the
+// dead-letter sink. It is false for nil.
 func IsPermanent(err error) bool {
 	s := StatusOf(err)
-	if s < 400 || s >= 500 {
-		return false
-	}
-	switch s {
-	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict,
-		http.StatusTooManyRequests:
-		return false
-	}
-	return true
+	return s >= 400 && !delivery.Retryable(s, nil)
 }
