@@ -22,7 +22,7 @@
 // level: several handlers read one topic, and each cares about some of its
 // types only.
 //
-// The exception is [KafkaRecordType], the type a KafkaSource gives a record
+// The exception is [kafkasource.WrapType], the type a KafkaSource gives a record
 // that is not a CloudEvent (no ce_ headers, or a required one missing). Its
 // real type is unknown, so guessing could send a wrong mail or resurrect a
 // deleted user; it is refused with 400 and goes to the dead-letter sink, with a
@@ -54,11 +54,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"function/pkg/events"
+	"function/pkg/kafkasource"
 )
-
-// KafkaRecordType is the CloudEvents type a KafkaSource gives a Kafka record
-// that is not a CloudEvent.
-const KafkaRecordType = "dev.knative.kafka.event"
 
 var (
 	// ErrContentType is returned (as a 415) for a datacontenttype that is
@@ -73,7 +70,7 @@ var (
 	ErrBadExtension = errors.New("handler: bad kafka position extension")
 
 	// ErrNotCloudEvent is returned (as a 400) for a record a KafkaSource
-	// wrapped as [KafkaRecordType].
+	// wrapped as [kafkasource.WrapType].
 	ErrNotCloudEvent = errors.New("handler: kafka record is not a CloudEvent")
 )
 
@@ -139,7 +136,7 @@ func (t *Typed[T]) Handle(ctx context.Context, e event.Event) error {
 	if err != nil {
 		return t.fail(StatusBadInput, m, err)
 	}
-	if m.Type == KafkaRecordType {
+	if m.Type == kafkasource.WrapType {
 		return t.fail(StatusBadInput, m, notCloudEvent(e.Extensions()))
 	}
 	if !slices.Contains(t.types, m.Type) {
@@ -176,7 +173,7 @@ func (t *Typed[T]) fail(status int, m Meta, err error) error {
 	return &StatusError{Status: status, Err: fmt.Errorf("%s: %s: %w", t.name, m, err)}
 }
 
-// notCloudEvent explains a [KafkaRecordType] event. A record whose ce_
+// notCloudEvent explains a [kafkasource.WrapType] event. A record whose ce_
 // headers were incomplete carries them as kafkaheaderce* extensions, which
 // tells a broken CloudEvents producer from a plain one.
 func notCloudEvent(ext map[string]any) error {

@@ -15,6 +15,7 @@ import (
 
 	"function/pkg/events"
 	"function/pkg/handler"
+	"function/pkg/kafkasource"
 )
 
 const validUser = `{"id":"u-1","name":"Ada","email":"ada@example.com","version":2,` +
@@ -134,8 +135,8 @@ func TestTyped_InputClasses(t *testing.T) {
 func TestTyped_DecodesData(t *testing.T) {
 	r := &recorder{}
 	e := newEvent(t, "application/json", []byte(validUser))
-	e.SetExtension(handler.PartitionExtension, "3")
-	e.SetExtension(handler.OffsetExtension, "8589934592")
+	e.SetExtension(kafkasource.ExtPartition, "3")
+	e.SetExtension(kafkasource.ExtOffset, "8589934592")
 
 	require.NoError(t, newTyped(t, r).Handle(context.Background(), e))
 
@@ -228,7 +229,7 @@ func TestTyped_RejectsPlainKafkaRecords(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &recorder{}
 			e := newEvent(t, "application/json", []byte(validUser))
-			e.SetType(handler.KafkaRecordType)
+			e.SetType(kafkasource.WrapType)
 			for k, v := range tt.ext {
 				e.SetExtension(k, v)
 			}

@@ -7,14 +7,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
-)
 
-// The CloudEvents extensions a KafkaSource adds to every delivery.
-const (
-	// PartitionExtension holds the partition the record was read from.
-	PartitionExtension = "knativekafkapartition"
-	// OffsetExtension holds the record's offset in its partition.
-	OffsetExtension = "knativekafkaoffset"
+	"function/pkg/kafkasource"
 )
 
 // Meta is what a handler may need of a delivery besides its data.
@@ -72,21 +66,21 @@ func MetaOf(e event.Event) (Meta, error) {
 // positionOf reads the Kafka position extensions. Over HTTP their values are
 // strings ("42"); an event built in-process may hold numbers instead.
 func positionOf(ext map[string]any) (*Position, error) {
-	p, hasP := ext[PartitionExtension]
-	o, hasO := ext[OffsetExtension]
+	p, hasP := ext[kafkasource.ExtPartition]
+	o, hasO := ext[kafkasource.ExtOffset]
 	if !hasP && !hasO {
 		return nil, nil
 	}
 	if hasP != hasO {
 		return nil, fmt.Errorf("%w: %s and %s come together, got only one",
-			ErrBadExtension, PartitionExtension, OffsetExtension)
+			ErrBadExtension, kafkasource.ExtPartition, kafkasource.ExtOffset)
 	}
 
-	partition, err := extensionInt(PartitionExtension, p, 32)
+	partition, err := extensionInt(kafkasource.ExtPartition, p, 32)
 	if err != nil {
 		return nil, err
 	}
-	offset, err := extensionInt(OffsetExtension, o, 64)
+	offset, err := extensionInt(kafkasource.ExtOffset, o, 64)
 	if err != nil {
 		return nil, err
 	}
