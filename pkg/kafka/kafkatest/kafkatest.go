@@ -26,17 +26,11 @@ func Real() bool { return os.Getenv("KAFKA_BROKERS") != "" }
 func Config(tb testing.TB) kafka.Config {
 	tb.Helper()
 
-	c := kafka.Config{
-		ClientID:       "kafkatest",
-		Version:        "3.9.0",
-		DialTimeout:    5 * time.Second,
-		RequestTimeout: 10 * time.Second,
-	}
-	if v := os.Getenv("KAFKA_VERSION"); v != "" {
-		c.Version = v
-	}
+	// The KAFKA_* settings apply as they do to any client of the project.
+	c, err := kafka.LoadConfig()
+	require.NoError(tb, err, "kafka settings")
+	c.ClientID = "kafkatest"
 	if Real() {
-		c.Brokers = strings.Split(os.Getenv("KAFKA_BROKERS"), ",")
 		return c
 	}
 
